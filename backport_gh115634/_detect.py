@@ -1,0 +1,181 @@
+"""Which of the upstream fixes does this stdlib's process pool already carry?
+
+Decided from the stdlib's own classes (which methods exist, what the manager loop calls), never
+from the version number alone; the version only cross-checks that the shape we found is one we
+know for that release line. Everything here reads code objects; nothing runs stdlib code.
+"""
+import sys
+
+# The fixes we track, in the order the doctor prints them.
+FIXES = ("gh-115634", "gh-119592", "gh-152967", "failed-spawn", "forced-shutdown")
+FIX_TITLES = {
+    "gh-115634": "retired worker replaced while work is pending",
+    "gh-119592": "replacement after shutdown(wait=False)",
+    "gh-152967": "pending work fails if the executor was garbage collected",
+    "failed-spawn": "pool breaks cleanly when a replacement cannot start",
+    "forced-shutdown": "no replacement during terminate_workers()/kill_workers()",
+}
+
+NATIVE = "native"
+PATCHED = "patched"
+MISSING = "missing"
+NOT_APPLICABLE = "not applicable"
+
+# Shapes of concurrent/futures/process.py.
+PRE_FIX = "pre-fix"  # manager loop calls executor._adjust_process_count() after a worker exit
+FIX_1_ONLY = "fix-1-only"  # late 3.13.x: executor._replace_dead_worker(), none of the hardening
+UPSTREAM = "upstream"  # the manager thread owns _replace_dead_worker (3.14.7+, 3.15)
+NO_RECYCLING = "no-recycling"  # before 3.11: no max_tasks_per_child, nothing to fix
+UNKNOWN = "unknown"
+
+# What the patch relies on, checked before anything is replaced.
+_MANAGER_METHODS = ("run", "wait_result_broken_or_wakeup", "is_shutting_down", "terminate_broken")
+_MANAGER_STATE = ("processes", "pending_work_items", "call_queue", "result_queue",
+                  "executor_reference", "max_tasks_per_child", "shutdown_lock")
+_RUN_NAMES = ("processes", "pending_work_items", "executor_reference", "shutdown_lock",
+              "wait_result_broken_or_wakeup", "is_shutting_down")
+_EXECUTOR_STATE = ("_mp_context", "_initializer", "_initargs", "_max_workers", "_processes",
+                   "_shutdown_lock")
+_WORKER_ARGS = ("call_queue", "result_queue", "initializer", "initargs", "max_tasks")
+_SPAWN_WORKER_ARGS = ("mp_context", "call_queue", "result_queue", "initializer", "initargs",
+                      "max_tasks_per_child", "processes")
+
+
+class Detection:
+    """The shape found, each fix's native state (before any patch of ours), and why."""
+
+    def __init__(self, shape, fixes, reason):
+        self.shape = shape
+        self.fixes = fixes
+        self.reason = reason
+
+    @property
+    def affected(self):
+        """True: some fix is missing; False: nothing to fix; None: unrecognised, cannot tell."""
+        if self.shape == UNKNOWN:
+            return None
+        return MISSING in self.fixes.values()
+
+    @property
+    def patchable(self):
+        return self.shape in (PRE_FIX, FIX_1_ONLY)
+
+
+def _code(obj):
+    return getattr(obj, "__code__", None)
+
+
+def _names(cls, method):
+    code = _code(getattr(cls, method, None))
+    return set(code.co_names) if code is not None else set()
+
+
+def _args(function):
+    code = _code(function)
+    if code is None:
+        return ()
+    return code.co_varnames[:code.co_argcount]
+
+
+def _unknown(reason):
+    return Detection(UNKNOWN, dict.fromkeys(FIXES, MISSING), reason)
+
+
+def _missing_seams(process, executor_cls, manager_cls):
+    """Name what the patch needs and this module lacks; empty when all is there."""
+    lacking = [name for name in _MANAGER_METHODS if not callable(getattr(manager_cls, name, None))]
+    init_names = _names(manager_cls, "__init__")
+    lacking += ["_ExecutorManagerThread." + name for name in _MANAGER_STATE
+                if name not in init_names]
+    run_names = _names(manager_cls, "run")
+    lacking += ["run() use of " + name for name in _RUN_NAMES if name not in run_names]
+    executor_names = _names(executor_cls, "__init__")
+    lacking += ["ProcessPoolExecutor." + name for name in _EXECUTOR_STATE
+                if name not in executor_names]
+    if _args(getattr(process, "_process_worker", None))[:5] != _WORKER_ARGS:
+        lacking.append("_process_worker(call_queue, result_queue, initializer, initargs, ...)")
+    spawn_worker = getattr(process, "_spawn_worker", None)
+    if spawn_worker is not None and _args(spawn_worker) != _SPAWN_WORKER_ARGS:
+        lacking.append("_spawn_worker(...) with the 3.14 arguments")
+    for name in ("BrokenProcessPool", "_RemoteTraceback", "_base"):
+        if not hasattr(process, name):
+            lacking.append(name)
+    return lacking
+
+
+def detect(process, version=None):
+    """Inspect the concurrent.futures.process module and return a Detection.
+
+    version: a sys.version_info-like tuple, for tests; defaults to the running interpreter's.
+    """
+    version = tuple(version or sys.version_info)
+    executor_cls = getattr(process, "ProcessPoolExecutor", None)
+    manager_cls = getattr(process, "_ExecutorManagerThread", None)
+    if executor_cls is None or manager_cls is None:
+        return _unknown("concurrent.futures.process has no ProcessPoolExecutor or "
+                        "_ExecutorManagerThread")
+    has_forced = callable(getattr(executor_cls, "_force_shutdown", None))
+    forced_state = MISSING if has_forced else NOT_APPLICABLE
+
+    if "max_tasks_per_child" not in _code(executor_cls.__init__).co_varnames:
+        if version[:2] < (3, 11):
+            return Detection(NO_RECYCLING, dict.fromkeys(FIXES, NOT_APPLICABLE),
+                             "this stdlib has no max_tasks_per_child, so it cannot have the bug")
+        return _unknown("Python %d.%d has no max_tasks_per_child, which 3.11+ should have"
+                        % version[:2])
+
+    run_names = _names(manager_cls, "run")
+    if callable(getattr(manager_cls, "_replace_dead_worker", None)):
+        return _detect_upstream(manager_cls, executor_cls, has_forced)
+
+    if callable(getattr(executor_cls, "_replace_dead_worker", None)) \
+            and "_replace_dead_worker" in run_names:
+        shape, fixes = FIX_1_ONLY, {"gh-115634": NATIVE}
+        expected = version[:2] == (3, 13)
+        found = "the gh-115634 fix without its later hardening (as in late 3.13.x)"
+    elif "_adjust_process_count" in run_names and "_idle_worker_semaphore" in run_names:
+        shape, fixes = PRE_FIX, {"gh-115634": MISSING}
+        expected = (3, 11) <= version[:2] <= (3, 15)
+        found = "the pre-fix worker replacement (gh-115634 and its follow-ups all missing)"
+    else:
+        return _unknown("the manager thread's worker-exit path is neither the pre-fix one nor "
+                        "a fixed one we know")
+    if not expected:
+        return _unknown("found %s, which Python %d.%d never shipped" % ((found,) + version[:2]))
+    lacking = _missing_seams(process, executor_cls, manager_cls)
+    if lacking:
+        return _unknown("found %s, but not what the patch relies on: %s"
+                        % (found, ", ".join(lacking)))
+    fixes.update({"gh-119592": MISSING, "gh-152967": MISSING, "failed-spawn": MISSING,
+                  "forced-shutdown": forced_state})
+    reason = "this stdlib has %s" % found
+    if _release_says_fixed(version):
+        reason += ("; Python %d.%d.%d was released with the fix, so this stdlib was replaced or "
+                   "overlaid: going by its code" % version[:3])
+    return Detection(shape, fixes, reason)
+
+
+def _detect_upstream(manager_cls, executor_cls, has_forced):
+    names = _names(manager_cls, "_replace_dead_worker")
+    fixes = {
+        "gh-115634": NATIVE,
+        "gh-119592": NATIVE if {"call_queue", "result_queue"} <= names else MISSING,
+        "gh-152967": NATIVE if "executor_reference" in names else MISSING,
+        "failed-spawn": NATIVE if "Exception" in names else MISSING,
+        "forced-shutdown": NOT_APPLICABLE,
+    }
+    if has_forced:
+        forced = "_force_shutting_down" in names | _names(executor_cls, "_force_shutdown")
+        fixes["forced-shutdown"] = NATIVE if forced else MISSING
+    partial = [fix for fix, state in fixes.items() if state == MISSING]
+    if partial:
+        return Detection(UNKNOWN, fixes, "the manager thread replaces workers itself (upstream "
+                         "shape) but lacks %s; a shape we cannot patch" % ", ".join(partial))
+    return Detection(UPSTREAM, fixes, "this stdlib already has the upstream fix")
+
+
+def _release_says_fixed(version):
+    """3.14.7+ and 3.15.0 final shipped the upstream fix."""
+    release_level = version[3] if len(version) > 3 else "final"
+    return (version[:2] == (3, 14) and tuple(version[:3]) >= (3, 14, 7)
+            or version[:2] == (3, 15) and release_level == "final")

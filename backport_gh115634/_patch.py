@@ -1,0 +1,122 @@
+"""apply() / revert(): install and remove the seams, idempotently and under one lock.
+
+The originals are recorded once, the first time we replace them (a second apply() after a revert
+records them again, so a revert always restores exactly what it found). A revert puts an original
+back only where our function is still in place: whoever replaced it after us keeps theirs, and
+we say so with a warning.
+"""
+import sys
+import threading
+
+from backport_gh115634 import _detect, _seams, _status
+
+TARGET = "concurrent.futures.process"
+
+_lock = threading.RLock()
+_originals = {}  # (class, name) -> the stdlib object we replaced
+_installed = {}  # (class, name) -> our function now on the class
+_detection = None  # Detection of the stdlib as shipped, made once per process
+_process = None
+_warned = False
+_last_error = None
+
+
+def _load_process(process):
+    global _process
+    if process is None:
+        process = sys.modules.get(TARGET)
+        if process is None:
+            import concurrent.futures.process as process
+    _process = process
+    return process
+
+
+def _detect_once(process):
+    global _detection
+    if _detection is None:
+        _detection = _detect.detect(process)
+    return _detection
+
+
+def apply(process=None, quiet=False):
+    """Install the seams this stdlib needs; quiet=True (start-up hook) records instead of warning."""
+    global _last_error
+    with _lock:
+        process = _load_process(process)
+        detection = _detect_once(process)
+        if detection.shape == _detect.UNKNOWN:
+            if not quiet:
+                _warn_unrecognised(detection)
+            return _status.build(detection, bool(_installed), _last_error)
+        if not detection.patchable or _installed:
+            return _status.build(detection, bool(_installed), _last_error)
+        try:
+            _install(process, detection)
+        except Exception as exc:  # leave the stdlib exactly as it was
+            _uninstall()
+            _last_error = "apply() failed: %s: %s" % (type(exc).__name__, exc)
+            if not quiet:
+                raise
+        return _status.build(detection, bool(_installed), _last_error)
+
+
+def _install(process, detection):
+    from backport_gh115634._replacement import WorkerReplacement
+
+    names = _seams.seam_names(process, detection.shape)
+    originals = {(owner, name): owner.__dict__[name] for owner, name in names}
+    seams = _seams.build(process, WorkerReplacement(process), originals)
+    for key, function in seams.items():
+        owner, name = key
+        _originals[key] = originals[key]
+        setattr(owner, name, function)
+        _installed[key] = function
+
+
+def _uninstall():
+    """Put the originals back where ours still stand; return the keys someone else took over."""
+    taken_over = []
+    for key, function in list(_installed.items()):
+        owner, name = key
+        if owner.__dict__.get(name) is function:
+            setattr(owner, name, _originals[key])
+        else:
+            taken_over.append("%s.%s" % (owner.__name__, name))
+        del _installed[key]
+        del _originals[key]
+    return taken_over
+
+
+def revert():
+    """Remove the seams; executors already running follow the stdlib again from their next call."""
+    with _lock:
+        taken_over = _uninstall()
+        if taken_over:
+            _warn("revert() left %s as it found them: something replaced our patch after "
+                  "apply(), and restoring the stdlib original would throw that away"
+                  % ", ".join(taken_over))
+        return status()
+
+
+def status():
+    with _lock:
+        process = _load_process(None)
+        return _status.build(_detect_once(process), bool(_installed), _last_error)
+
+
+def _warn_unrecognised(detection):
+    global _warned
+    if _warned:
+        return
+    _warned = True
+    _warn("backport_gh115634 left concurrent.futures.process untouched: %s. If this interpreter "
+          "has the gh-115634 bug, ProcessPoolExecutor(max_tasks_per_child=...) can still hang; "
+          "please report this Python build." % detection.reason)
+
+
+def _warn(message):
+    import warnings
+
+    from backport_gh115634 import BackportWarning
+
+    warnings.warn(message, BackportWarning, stacklevel=4)

@@ -1,0 +1,77 @@
+"""status(): an immutable snapshot of what this interpreter needs and what we did about it."""
+import collections
+import sys
+import types
+
+import backport_gh115634_startup as _startup
+from backport_gh115634 import _detect
+
+_Fields = collections.namedtuple("_Fields", [
+    "affected",  # True: the stdlib has the bug; False: it does not; None: unrecognised stdlib
+    "applied",  # our seams are installed right now
+    "fixes",  # read-only {fix: "native" | "patched" | "missing" | "not applicable"}
+    "reason",  # one human-readable sentence or two
+    "shape",  # which concurrent/futures/process.py we found (see _detect)
+    "python",  # e.g. "CPython 3.12.1"
+    "activation",  # how the package was switched on: tuple of sources, or ("disabled",)
+    "error",  # what went wrong while activating or applying, if anything
+])
+
+
+class Status(_Fields):
+    """Immutable: a tuple with named fields; ``fixes`` is a read-only mapping."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "Status(affected=%r, applied=%r, fixes=%r, reason=%r)" % (
+            self.affected, self.applied, dict(self.fixes), self.reason)
+
+
+def python_description():
+    version = sys.version_info
+    text = "%s %d.%d.%d" % (sys.implementation.name.replace("cpython", "CPython").replace(
+        "pypy", "PyPy"), version.major, version.minor, version.micro)
+    if version.releaselevel != "final":
+        text += "%s%d" % ({"alpha": "a", "beta": "b", "candidate": "rc"}.get(
+            version.releaselevel, version.releaselevel), version.serial)
+    return text
+
+
+def activation():
+    if _startup.disabled_by_env and not _startup.requested_by:
+        return ("disabled by %s=0" % _startup.ENV_VAR,)
+    return tuple(_startup.requested_by)
+
+
+def build(detection, applied, apply_error):
+    fixes = {}
+    for fix in _detect.FIXES:
+        state = detection.fixes.get(fix, _detect.NOT_APPLICABLE)
+        if applied and state == _detect.MISSING:
+            state = _detect.PATCHED
+        fixes[fix] = state
+    if detection.shape == _detect.UNKNOWN:
+        reason = "not patched: unrecognised stdlib: " + detection.reason
+    elif not detection.affected:
+        reason = "nothing to do: " + detection.reason
+    elif applied:
+        reason = "patched: " + detection.reason
+    elif _startup.disabled_by_env:
+        reason = "affected and not patched (%s=0): %s" % (_startup.ENV_VAR, detection.reason)
+    else:
+        reason = "affected and not patched: " + detection.reason
+    errors = [text for text in (_startup.hook_error, apply_error) if text]
+    if _startup.bad_env_value is not None:
+        errors.append("%s=%r is not understood (use 0 or 1); treated as 1"
+                      % (_startup.ENV_VAR, _startup.bad_env_value))
+    return Status(
+        affected=detection.affected,
+        applied=applied,
+        fixes=types.MappingProxyType(fixes),
+        reason=reason,
+        shape=detection.shape,
+        python=python_description(),
+        activation=activation(),
+        error="; ".join(errors) or None,
+    )
