@@ -1,0 +1,93 @@
+"""Run Python code in a child process under a hard deadline.
+
+The child gets its own session (process group), so on the deadline the whole group goes: the
+child, its pool workers and anything they started. A hang therefore costs one deadline and
+becomes a failed test, never a stuck suite.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import backport_gh115634
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCENARIO = os.path.join(HERE, "scenarios", "pool_scenario.py")
+RESULT_PREFIX = "SCENARIO-RESULT: "
+# Where the package under test lives (site-packages when installed, the checkout otherwise).
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(backport_gh115634.__file__)))
+DEADLINE = float(os.environ.get("BACKPORT_TEST_DEADLINE", "90"))
+
+
+class Completed:
+    def __init__(self, returncode, stdout, stderr, timed_out):
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.timed_out = timed_out
+
+    def describe(self):
+        return "exit %s%s\n--- stdout\n%s\n--- stderr\n%s" % (
+            self.returncode, " (killed at the deadline)" if self.timed_out else "",
+            self.stdout[-4000:], self.stderr[-4000:])
+
+
+def child_env(overlay=None, enabled=False, extra=None):
+    """Environment for a child: the overlay first on the path, the package importable, and
+    the start-up activation off unless enabled (children apply() explicitly when they want)."""
+    env = dict(os.environ)
+    path = [p for p in (overlay, PACKAGE_ROOT) if p]
+    if env.get("PYTHONPATH"):
+        path.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(path)
+    env["BACKPORT_GH115634"] = "1" if enabled else "0"
+    env.pop("PYTHONWARNINGS", None)
+    env.update(extra or {})
+    return env
+
+
+def run(args, env, deadline=DEADLINE, executable=None, cwd=None):
+    """Run [executable or sys.executable, *args]; kill the process group at the deadline."""
+    proc = subprocess.Popen([executable or sys.executable, *args], env=env, cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=deadline)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        stdout, stderr = proc.communicate(timeout=30)
+        timed_out = True
+    finally:
+        _kill_group(proc)  # workers orphaned by a child that exited early
+    return Completed(proc.returncode, stdout, stderr, timed_out)
+
+
+def _kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_scenario(name, start_method, *, shim, overlay=None, hang_window=None,
+                 deadline=DEADLINE):
+    """Run one scenario of scenarios/pool_scenario.py and return its JSON verdict."""
+    extra = {}
+    if hang_window is not None:
+        extra["BACKPORT_TEST_HANG_WINDOW"] = str(hang_window)
+    done = run([SCENARIO, name, start_method, "shim" if shim else "stock"],
+               child_env(overlay, extra=extra), deadline=deadline)
+    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if not lines:
+        pytest.fail("scenario %s printed no result: %s" % (name, done.describe()))
+    result = json.loads(lines[-1][len(RESULT_PREFIX):])
+    result["exited"] = not done.timed_out and done.returncode == 0
+    result["stderr"] = done.stderr
+    if not result.get("hung") and not result["exited"]:
+        pytest.fail("scenario %s did not exit cleanly after reporting: %s"
+                    % (name, done.describe()))
+    return result

@@ -1,0 +1,66 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)  # childproc, without making tests/ a package
+
+from backport_gh115634 import _detect  # noqa: E402
+
+START_METHODS = ["spawn", "forkserver"]
+
+
+def shared_tools():
+    """../shared/tools next to the checkout, or BACKPORT_SHARED_TOOLS."""
+    path = os.environ.get("BACKPORT_SHARED_TOOLS") or os.path.join(
+        os.path.dirname(os.path.dirname(HERE)), "shared", "tools")
+    return path if os.path.isdir(path) else None
+
+
+def stdlib_detection():
+    import concurrent.futures.process as process
+
+    return _detect.detect(process)
+
+
+@pytest.fixture(scope="session")
+def shipped_detection():
+    return stdlib_detection()
+
+
+@pytest.fixture(scope="session")
+def prefix_overlay(tmp_path_factory, shipped_detection):
+    """A copy of this interpreter's `concurrent` package with the upstream fix taken back out
+    (../shared/tools/prefix-overlay.py); stands in for 3.14.0-3.14.6 and 3.15.0b1-b3."""
+    if shipped_detection.shape != _detect.UPSTREAM:
+        pytest.skip("the pre-fix overlay only applies to an upstream-fixed stdlib")
+    tools = shared_tools()
+    if tools is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test the pre-fix overlay, but ../shared/tools is missing")
+        pytest.skip("../shared/tools not found (set BACKPORT_SHARED_TOOLS)")
+    out = str(tmp_path_factory.mktemp("prefix-overlay"))
+    done = subprocess.run(
+        [sys.executable, os.path.join(tools, "prefix-overlay.py"), "--python", sys.executable,
+         "--out", out], capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        pytest.fail("prefix-overlay.py refused this interpreter: %s" % done.stderr)
+    return out
+
+
+@pytest.fixture(params=["shipped", "prefix-overlay"])
+def stdlib(request, shipped_detection):
+    """The stdlib to test against: as this interpreter ships it, or its pre-fix overlay.
+    Returns the overlay path (None for shipped)."""
+    if request.param == "prefix-overlay":
+        return request.getfixturevalue("prefix_overlay")
+    if shipped_detection.shape == _detect.NO_RECYCLING:
+        pytest.skip("no max_tasks_per_child before 3.11")
+    return None
+
+
+@pytest.fixture(params=START_METHODS)
+def start_method(request):
+    return request.param

@@ -1,0 +1,274 @@
+"""One process-pool scenario, run in a child process: ``pool_scenario.py NAME START_METHOD MODE``.
+
+MODE is "shim" (apply backport_gh115634 first) or "stock" (leave the stdlib alone). The last line
+printed is ``SCENARIO-RESULT: {json}``. A scenario that hangs reports "hung" once its futures have
+waited HANG_WINDOW seconds, kills its workers and exits at once; the parent's hard deadline is
+the backstop if even that fails.
+"""
+import concurrent.futures
+import gc
+import json
+import multiprocessing as mp
+import multiprocessing.context
+import operator
+import os
+import sys
+import threading
+import time
+import weakref
+
+HANG_WINDOW = float(os.environ.get("BACKPORT_TEST_HANG_WINDOW", "20"))
+RESULT_PREFIX = "SCENARIO-RESULT: "
+
+# Worker starts allowed before FailingProcess.start() raises (counted in the parent).
+ALLOWED_STARTS = 10 ** 6
+STARTS = []
+
+
+def _counted_start(process, base):
+    if len(STARTS) >= ALLOWED_STARTS:
+        raise OSError(11, "injected failure: cannot start a worker process")
+    STARTS.append(1)
+    base.start(process)
+
+
+class FailingSpawnProcess(mp.context.SpawnProcess):
+    def start(self):
+        _counted_start(self, mp.context.SpawnProcess)
+
+
+class FailingSpawnContext(mp.context.SpawnContext):
+    Process = FailingSpawnProcess
+
+
+class FailingForkServerProcess(mp.context.ForkServerProcess):
+    def start(self):
+        _counted_start(self, mp.context.ForkServerProcess)
+
+
+class FailingForkServerContext(mp.context.ForkServerContext):
+    Process = FailingForkServerProcess
+
+
+def counting_context(method):
+    return {"spawn": FailingSpawnContext, "forkserver": FailingForkServerContext}[method]()
+
+
+def report_wait_return(started, gate, value):
+    """Task: say it started, wait for the gate, return value."""
+    started.put(value)
+    gate.wait(60)
+    return value
+
+
+def sleep_return(seconds, value):
+    time.sleep(seconds)
+    return value
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+THREAD_ERRORS = []
+STATUS = {}
+
+
+def _record_thread_error(args):
+    THREAD_ERRORS.append("%s in %s: %s" % (args.exc_type.__name__,
+                                           getattr(args.thread, "name", "?"), args.exc_value))
+
+
+def outcomes(futures, timeout=None):
+    """Resolve futures within one shared deadline: ["ok", value] / ["error", type, message] /
+    ["cancelled"] / ["pending"]."""
+    deadline = time.monotonic() + (HANG_WINDOW if timeout is None else timeout)
+    out = []
+    for future in futures:
+        try:
+            out.append(["ok", future.result(timeout=max(0.0, deadline - time.monotonic()))])
+        except concurrent.futures.TimeoutError:
+            out.append(["pending"])
+        except concurrent.futures.CancelledError:
+            out.append(["cancelled"])
+        except BaseException as exc:
+            out.append(["error", type(exc).__name__, str(exc)])
+    return out
+
+
+def finish(result, futures_out=None):
+    """Print the verdict; if anything is still pending, kill the workers and leave at once."""
+    if futures_out is not None:
+        result["futures"] = futures_out
+        result["hung"] = any(item == ["pending"] for item in futures_out)
+    result["status"] = STATUS
+    result["thread_errors"] = list(THREAD_ERRORS)
+    result["starts"] = len(STARTS)
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    if result.get("hung"):
+        for child in mp.active_children():
+            child.kill()
+        os._exit(0)
+
+
+def collect(executor_ref):
+    for _ in range(100):
+        gc.collect()
+        if executor_ref() is None:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# --- scenarios ------------------------------------------------------------------------------
+
+def scenario_seed(method, max_workers=1, max_tasks=2, count=10):
+    """The gh-115634 reproducer: a backlog queued while workers hit their task limit."""
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers, mp_context=mp.get_context(method), max_tasks_per_child=max_tasks)
+    futures = [executor.submit(operator.mul, i, 2) for i in range(count)]
+    out = outcomes(futures)
+    result = {"expected": [["ok", i * 2] for i in range(count)]}
+    finish(result, out)
+    executor.shutdown(wait=True)
+
+
+def scenario_seed_two_workers(method):
+    scenario_seed(method, max_workers=2, max_tasks=2, count=8)
+
+
+def scenario_reuse(method):
+    """bpo-39207: awaiting each result before the next submit keeps a single worker."""
+    executor = concurrent.futures.ProcessPoolExecutor(4, mp_context=mp.get_context(method))
+    futures = []
+    for i in range(8):
+        futures.append(executor.submit(operator.mul, i, 2))
+        futures[-1].result(timeout=HANG_WINDOW)
+    result = {"workers": len(executor._processes)}
+    finish(result, outcomes(futures))
+    executor.shutdown(wait=True)
+
+
+def _gated_pool(method, shutdown, drop_reference, force_flag=False):
+    """A 1-worker pool with max_tasks_per_child=1 whose worker exits only after the executor has
+    been shut down (wait=False) and/or dropped, or flagged as being forcefully shut down."""
+    manager = mp.get_context(method).Manager()
+    started = manager.Queue()
+    gate = manager.Event()
+    executor = concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=mp.get_context(method), max_tasks_per_child=1)
+    futures = [executor.submit(report_wait_return, started, gate, i) for i in range(3)]
+    manager_thread = executor._executor_manager_thread
+    result = {"first_started": started.get(timeout=HANG_WINDOW)}
+    if force_flag:
+        with executor._shutdown_lock:
+            executor._force_shutting_down = True
+    if shutdown:
+        executor.shutdown(wait=False)
+    if drop_reference:
+        executor_ref = weakref.ref(executor)
+        executor = None
+        result["collected"] = collect(executor_ref)
+    gate.set()
+    out = outcomes(futures)
+    manager_thread.join(HANG_WINDOW)
+    result["manager_thread_alive"] = manager_thread.is_alive()
+    finish(result, out)
+    manager.shutdown()
+    if executor is not None:
+        executor.shutdown(wait=True)
+
+
+def scenario_shutdown_nowait(method):
+    """gh-119592: after shutdown(wait=False) a retiring worker is still replaced."""
+    _gated_pool(method, shutdown=True, drop_reference=False)
+
+
+def scenario_shutdown_nowait_dropped(method):
+    """gh-119592 + gh-152967: shut down without waiting, then dropped: the rest fails."""
+    _gated_pool(method, shutdown=True, drop_reference=True)
+
+
+def scenario_garbage_collected(method):
+    """gh-152967: dropped without shutdown while work is pending; its last worker retires."""
+    _gated_pool(method, shutdown=False, drop_reference=True)
+
+
+def scenario_forced_flag(method):
+    """A retirement during terminate/kill_workers() (its flag set, as upstream's test does)."""
+    if not hasattr(concurrent.futures.ProcessPoolExecutor, "terminate_workers"):
+        finish({"skipped": "no terminate_workers() before 3.14"})
+        return
+    _gated_pool(method, shutdown=False, drop_reference=False, force_flag=True)
+
+
+def scenario_forced_kill(method):
+    """kill_workers() with a backlog and retiring workers: every future resolves, no worker
+    is left alive (a replacement would have escaped the kill), and the flag was set."""
+    if not hasattr(concurrent.futures.ProcessPoolExecutor, "kill_workers"):
+        finish({"skipped": "no kill_workers() before 3.14"})
+        return
+    executor = concurrent.futures.ProcessPoolExecutor(
+        2, mp_context=mp.get_context(method), max_tasks_per_child=1)
+    futures = [executor.submit(sleep_return, 0.05, i) for i in range(30)]
+    futures[0].result(timeout=HANG_WINDOW)
+    executor.kill_workers()
+    out = outcomes(futures)
+    time.sleep(0.5)
+    result = {"force_flag": getattr(executor, "_force_shutting_down", None),
+              "children_alive": len(mp.active_children())}
+    finish(result, out)
+
+
+def _failing_spawn(method, max_workers, max_tasks, count, allowed):
+    global ALLOWED_STARTS
+    ALLOWED_STARTS = allowed
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers, mp_context=counting_context(method), max_tasks_per_child=max_tasks)
+    futures = [executor.submit(sleep_return, 0.01, i) for i in range(count)]
+    manager_thread = executor._executor_manager_thread
+    out = outcomes(futures)
+    manager_thread.join(HANG_WINDOW)
+    result = {"manager_thread_alive": manager_thread.is_alive()}
+    try:
+        executor.submit(operator.mul, 1, 1)
+        result["submit_after"] = "accepted"
+    except Exception as exc:
+        result["submit_after"] = type(exc).__name__
+    finish(result, out)
+    executor.shutdown(wait=True)
+
+
+def scenario_failed_spawn_last(method):
+    """The replacement of the only worker cannot start: the queued futures fail."""
+    _failing_spawn(method, max_workers=1, max_tasks=1, count=3, allowed=1)
+
+
+def scenario_failed_spawn_others_remain(method):
+    """One replacement cannot start while another worker remains: it keeps draining."""
+    _failing_spawn(method, max_workers=2, max_tasks=2, count=6, allowed=2)
+
+
+def scenario_retire_during_shutdown(method):
+    """A worker retiring during shutdown with nothing pending is not replaced."""
+    executor = concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=counting_context(method), max_tasks_per_child=1)
+    future = executor.submit(sleep_return, 0.5, 7)
+    manager_thread = executor._executor_manager_thread
+    executor.shutdown(wait=True)
+    manager_thread.join(HANG_WINDOW)
+    result = {"manager_thread_alive": manager_thread.is_alive()}
+    finish(result, outcomes([future]))
+
+
+def main():
+    name, method, mode = sys.argv[1:4]
+    threading.excepthook = _record_thread_error
+    import backport_gh115634
+
+    status = backport_gh115634.apply() if mode == "shim" else backport_gh115634.status()
+    STATUS.update(affected=status.affected, applied=status.applied, shape=status.shape,
+                  fixes=dict(status.fixes))
+    globals()["scenario_" + name](method)
+
+
+if __name__ == "__main__":
+    main()
