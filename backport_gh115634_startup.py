@@ -22,9 +22,14 @@ disabled_by_env = False
 bad_env_value = None
 # An exception the hook caught, as text; shown by status() and the doctor instead of being raised.
 hook_error = None
+# The source of every activate() call, repeats included: start-up files that both ran (a .pth
+# import line and its .start entry point) would show here twice. Read by the doctor and tests.
+calls = []
 
 _finder = None
 _fired = False
+# True while the hook imports the package: that import is ours, not the user's.
+firing = False
 
 
 def env_enabled():
@@ -47,6 +52,7 @@ def activate(source="startup hook"):
     """
     global disabled_by_env, hook_error
     try:
+        calls.append(source)
         if not env_enabled():
             disabled_by_env = True
             return False
@@ -73,7 +79,7 @@ def _install_hook():
 
 def _fire(module):
     """Called once, right after concurrent.futures.process has executed."""
-    global _fired, _finder, hook_error
+    global _fired, _finder, hook_error, firing
     if _fired:
         return
     _fired = True
@@ -83,12 +89,17 @@ def _fire(module):
         except ValueError:
             pass
         _finder = None
+    firing = True
     try:
         from backport_gh115634 import _patch
 
-        _patch.apply(module, quiet=True)
+        # Only an explicit `import backport_gh115634` may warn; start-up activation runs in
+        # every process (workers too) and stays silent: status() and the doctor report.
+        _patch.apply(module, quiet="import" not in requested_by)
     except Exception as exc:
         hook_error = "%s: %s" % (type(exc).__name__, exc)
+    finally:
+        firing = False
 
 
 class _PostImportFinder:

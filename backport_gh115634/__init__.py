@@ -38,9 +38,8 @@ def status():
 
 
 def _activate_on_import():
-    # The import hook imports this package too, to reach _patch: that must not count as the
-    # user's "import", nor repeat a warning the start-up hook deliberately kept silent.
-    if _startup.requested_by or _startup.disabled_by_env:
+    # The import hook imports this package too, to reach _patch: that is not the user's import.
+    if _startup.firing or _startup.disabled_by_env:
         return
     _startup.activate("import")
     if _startup.bad_env_value is not None:

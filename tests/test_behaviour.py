@@ -50,6 +50,12 @@ def test_stock_hangs_exactly_when_detection_says_affected(stdlib, start_method):
         assert result["futures"] == result["expected"]
 
 
+def test_executor_created_before_apply_is_fixed_for_later_exits(stdlib, start_method):
+    result = run_scenario("created_before_apply", start_method, shim=False, overlay=stdlib)
+    assert_clean(result)
+    assert result["futures"] == result["expected"]
+
+
 def test_idle_worker_is_reused(stdlib, start_method):
     # bpo-39207: the submit path keeps the stdlib's reuse of idle workers.
     result = run_scenario("reuse", start_method, shim=True, overlay=stdlib)

@@ -135,6 +135,21 @@ def scenario_seed_two_workers(method):
     scenario_seed(method, max_workers=2, max_tasks=2, count=8)
 
 
+def scenario_created_before_apply(method):
+    """An executor created, and already running, before apply() is fixed for later exits."""
+    import backport_gh115634
+
+    executor = concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=mp.get_context(method), max_tasks_per_child=2)
+    futures = [executor.submit(operator.mul, 0, 2)]
+    futures[0].result(timeout=HANG_WINDOW)
+    result = {"applied_late": backport_gh115634.apply().applied,
+              "expected": [["ok", i * 2] for i in range(10)]}
+    futures += [executor.submit(operator.mul, i, 2) for i in range(1, 10)]
+    finish(result, outcomes(futures))
+    executor.shutdown(wait=True)
+
+
 def scenario_reuse(method):
     """bpo-39207: awaiting each result before the next submit keeps a single worker."""
     executor = concurrent.futures.ProcessPoolExecutor(4, mp_context=mp.get_context(method))

@@ -1,0 +1,82 @@
+"""Behaviour 7: CPython's own process-pool tests pass with the shim active, with no failure the
+stock interpreter does not also have.
+
+The shim is switched on in every process of the run (regrtest and its workers) by a
+sitecustomize on PYTHONPATH, which also logs from each process whether the fix was applied,
+so the test can tell that the shim really was active where the pools ran. On 3.14+ the same
+suite also runs against the pre-fix overlay: there the baseline is the interpreter's own
+upstream fix, since the stock overlay hangs on the gh-115634 tests by design.
+"""
+import importlib.util
+import json
+import os
+import re
+
+import pytest
+
+from childproc import PACKAGE_ROOT, child_env, run
+
+SUITE = "test_concurrent_futures"
+MATCH = "*ProcessPool*"
+SUITE_DEADLINE = float(os.environ.get("BACKPORT_TEST_SUITE_DEADLINE", "1200"))
+
+SITECUSTOMIZE = '''\
+import atexit, json, os, sys
+import backport_gh115634_startup as startup
+startup.activate("sitecustomize")
+
+def _log():
+    module = sys.modules.get("concurrent.futures.process")
+    if module is None:
+        return
+    import backport_gh115634
+    with open(os.environ["BACKPORT_TEST_ACTIVE_LOG"], "a") as log:
+        log.write(json.dumps({"pid": os.getpid(),
+                              "applied": backport_gh115634.status().applied}) + "\\n")
+
+atexit.register(_log)
+'''
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("test") is None
+    or importlib.util.find_spec("test.test_concurrent_futures") is None,
+    reason="this interpreter does not ship test.test_concurrent_futures")
+
+
+def regrtest(tmp_path, name, *, overlay, shim):
+    site_dir = tmp_path / ("site-" + name)
+    site_dir.mkdir()
+    log = tmp_path / ("active-" + name + ".jsonl")
+    if shim:
+        (site_dir / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    env = child_env(overlay, enabled=shim, extra={"BACKPORT_TEST_ACTIVE_LOG": str(log)})
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (overlay, str(site_dir), PACKAGE_ROOT) if p)
+    done = run(["-m", "test", SUITE, "-m", MATCH, "-j2", "--timeout", "300"], env,
+               deadline=SUITE_DEADLINE, cwd=str(tmp_path))
+    output = done.stdout + done.stderr
+    assert not done.timed_out, "regrtest overran its deadline:\n" + output[-6000:]
+    assert "Total tests: run=" in output, output[-6000:]
+    entries = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return done, output, entries
+
+
+def failures(output):
+    """Test ids regrtest reports as failed (FAIL:/ERROR: lines), else the failing modules
+    (a crash or a timeout reports no test id)."""
+    found = set(re.findall(r"^(?:FAIL|ERROR): (\S+ \(\S+\))", output, re.M))
+    return found or set(re.findall(r"(test_concurrent_futures\.\w+) failed", output))
+
+
+def test_cpython_process_pool_tests_pass_with_shim(tmp_path, stdlib, shipped_detection):
+    done, output, entries = regrtest(tmp_path, "shim", overlay=stdlib, shim=True)
+    # The pools ran in regrtest's worker processes: each logged whether the fix was applied.
+    assert entries, "no process of the run logged the shim's status"
+    expect_applied = stdlib is not None or bool(shipped_detection.affected)
+    assert all(entry["applied"] is expect_applied for entry in entries), entries
+    if done.returncode == 0:
+        return
+    # Some failed: each must fail on the baseline too (stock, or upstream for the overlay).
+    baseline_done, baseline_output, _ = regrtest(tmp_path, "stock", overlay=None, shim=False)
+    assert failures(output), "regrtest failed without naming a failure:\n" + output[-6000:]
+    extra = failures(output) - failures(baseline_output)
+    assert not extra, "failing only with the shim: %s\n%s" % (sorted(extra), output[-6000:])
