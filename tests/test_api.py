@@ -186,22 +186,24 @@ def test_bad_env_value_warns_and_applies(value, shipped_detection):
     assert "not understood" in result["error"]
 
 
-needs_recycling = pytest.mark.skipif(
-    sys.version_info < (3, 11), reason="before 3.11 every stdlib shape is a silent no-op")
-
-
-@needs_recycling
-def test_unrecognised_stdlib_warns_once_and_is_left_alone():
-    # Give the manager loop a shape nobody ships: the shim must refuse, warn once, and leave
-    # every attribute where it was; importing must still not raise.
-    prelude = r'''
+# Gives the manager loop a shape nobody ships (before anything of ours is imported).
+UNRECOGNISABLE = r'''
 import concurrent.futures.process as p
 p._ExecutorManagerThread.run = lambda self: None
 vars(p._ExecutorManagerThread).get("_replace_dead_worker") and \
     delattr(p._ExecutorManagerThread, "_replace_dead_worker")
 before = dict(vars(p.ProcessPoolExecutor)), dict(vars(p._ExecutorManagerThread))
 '''
-    result = run_child(prelude + "\n")
+
+needs_recycling = pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="before 3.11 every stdlib shape is a silent no-op")
+
+
+@needs_recycling
+def test_unrecognised_stdlib_warns_once_and_is_left_alone():
+    # The shim must refuse, warn once, and leave every attribute where it was; importing must
+    # still not raise.
+    result = run_child(UNRECOGNISABLE)
     assert result["affected"] is None and result["applied"] is False
     assert "unrecognised" in result["reason"]
     assert [w[0] for w in result["warnings"]] == ["BackportWarning"]
@@ -210,12 +212,7 @@ before = dict(vars(p.ProcessPoolExecutor)), dict(vars(p._ExecutorManagerThread))
 
 @needs_recycling
 def test_unrecognised_stdlib_changes_nothing():
-    code = r'''
-import concurrent.futures.process as p
-p._ExecutorManagerThread.run = lambda self: None
-vars(p._ExecutorManagerThread).get("_replace_dead_worker") and \
-    delattr(p._ExecutorManagerThread, "_replace_dead_worker")
-before = dict(vars(p.ProcessPoolExecutor)), dict(vars(p._ExecutorManagerThread))
+    code = UNRECOGNISABLE + r'''
 import warnings; warnings.simplefilter("ignore")
 import backport_gh115634
 backport_gh115634.apply(); backport_gh115634.apply()

@@ -72,18 +72,12 @@ def test_shutdown_without_wait_still_replaces_workers(stdlib, start_method):
     assert ok_values(result) == [0, 1, 2]
 
 
-def test_shutdown_without_wait_then_dropped_fails_the_rest(stdlib, start_method):
-    result = run_scenario("shutdown_nowait_dropped", start_method, shim=True, overlay=stdlib)
-    assert_clean(result)
-    assert result["collected"] is True
-    assert result["futures"][0] == ["ok", 0]
-    assert_broken(result["futures"][1:], "garbage collected")
-
-
-# --- 3. gh-152967 ---------------------------------------------------------------------------
-
-def test_garbage_collected_executor_fails_pending_work(stdlib, start_method):
-    result = run_scenario("garbage_collected", start_method, shim=True, overlay=stdlib)
+@pytest.mark.parametrize("scenario", [
+    "shutdown_nowait_dropped",  # gh-119592, then dropped
+    "garbage_collected",  # 3. gh-152967: dropped without shutdown
+])
+def test_dropped_executor_fails_pending_work(stdlib, start_method, scenario):
+    result = run_scenario(scenario, start_method, shim=True, overlay=stdlib)
     assert_clean(result)
     assert result["collected"] is True
     assert result["futures"][0] == ["ok", 0]
