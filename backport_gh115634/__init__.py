@@ -20,7 +20,8 @@ def apply():
     """Patch what this stdlib lacks (idempotent, thread-safe) and return ``status()``."""
     from backport_gh115634 import _patch
 
-    return _patch.apply()
+    _patch.apply()
+    return _patch.status()
 
 
 def revert():

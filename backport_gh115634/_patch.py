@@ -8,7 +8,7 @@ we say so with a warning.
 import sys
 import threading
 
-from backport_gh115634 import _detect, _seams, _status
+from backport_gh115634 import _detect, _seams
 
 TARGET = "concurrent.futures.process"
 
@@ -39,7 +39,11 @@ def _detect_once(process):
 
 
 def apply(process=None, quiet=False):
-    """Install the seams this stdlib needs; quiet=True (start-up hook) records instead of warning."""
+    """Install the seams this stdlib needs; quiet=True (start-up hook) records instead of warning.
+
+    Returns nothing: building a status() is left to those who ask, since the start-up hook runs
+    this in every worker process and needs no report.
+    """
     global _last_error
     with _lock:
         process = _load_process(process)
@@ -47,9 +51,9 @@ def apply(process=None, quiet=False):
         if detection.shape == _detect.UNKNOWN:
             if not quiet:
                 _warn_unrecognised(detection)
-            return _status.build(detection, bool(_installed), _last_error)
+            return
         if not detection.patchable or _installed:
-            return _status.build(detection, bool(_installed), _last_error)
+            return
         try:
             _install(process, detection)
         except Exception as exc:  # leave the stdlib exactly as it was
@@ -57,7 +61,6 @@ def apply(process=None, quiet=False):
             _last_error = "apply() failed: %s: %s" % (type(exc).__name__, exc)
             if not quiet:
                 raise
-        return _status.build(detection, bool(_installed), _last_error)
 
 
 def _install(process, detection):
@@ -99,6 +102,8 @@ def revert():
 
 
 def status():
+    from backport_gh115634 import _status
+
     with _lock:
         process = _load_process(None)
         return _status.build(_detect_once(process), bool(_installed), _last_error)

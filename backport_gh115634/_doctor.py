@@ -1,0 +1,533 @@
+"""The doctor behind ``python -m backport_gh115634``.
+
+It reports what ``status()`` knows (is this stdlib affected, which fixes are native, patched or
+missing, how the package was activated), then proves it live: the gh-115634 reproducer runs in a
+child process of this same interpreter, started the way the user's own programs start, under a
+hard deadline at which its whole process group is killed. So the doctor never hangs, even on an
+interpreter where the reproducer does.
+
+Not on the start-up path: this module may import what it likes.
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import backport_gh115634
+import backport_gh115634_startup as _startup
+from backport_gh115634 import _detect
+
+EXIT_SAFE = 0
+EXIT_AFFECTED = 1
+EXIT_LIVE_CHECK_FAILED = 2
+EXIT_USAGE = 3
+
+DEFAULT_DEADLINE = 60.0
+DEFAULT_COMPARE_DEADLINE = 20.0
+TASKS = 10
+REPRODUCER = "ProcessPoolExecutor(1, max_tasks_per_child=2), %d tasks of operator.mul" % TASKS
+LINE_PREFIX = "BACKPORT-DOCTOR "
+
+# Outcomes of one live run.
+PASSED = "passed"
+HUNG = "hung"
+FAILED = "failed"
+SKIPPED = "skipped"
+
+# The reproducer as the child runs it (python -c). {prelude} is "" (the program never mentions
+# backport_gh115634, as the user's own programs need not) or "import backport_gh115634".
+_CHILD_PROGRAM = r'''
+import json, sys, time
+def say(**fields):
+    sys.stdout.write(%(prefix)r + json.dumps(fields) + "\n")
+    sys.stdout.flush()
+started = time.monotonic()
+%(prelude)s
+import operator
+import concurrent.futures.process as process
+from concurrent.futures import ProcessPoolExecutor
+startup = sys.modules.get("backport_gh115634_startup")
+seams = sorted("%%s.%%s" %% (cls.__name__, name)
+               for cls in (ProcessPoolExecutor, getattr(process, "_ExecutorManagerThread", object))
+               for name, value in vars(cls).items()
+               if getattr(value, "__module__", "").startswith("backport_gh115634"))
+say(event="start", patched=bool(seams), seams=seams,
+    calls=list(getattr(startup, "calls", [])),
+    requested_by=list(getattr(startup, "requested_by", [])),
+    disabled_by_env=bool(getattr(startup, "disabled_by_env", False)),
+    hook_error=getattr(startup, "hook_error", None))
+executor = ProcessPoolExecutor(1, max_tasks_per_child=2)
+futures = [executor.submit(operator.mul, i, 2) for i in range(%(tasks)d)]
+results = []
+for future in futures:
+    results.append(future.result(timeout=%(wait)r))
+    say(event="result", done=len(results))
+executor.shutdown(wait=True)
+say(event="done", results=results, seconds=time.monotonic() - started)
+'''
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's own message for a bad command line, but exit 3: 2 means a failed live check."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, "%s: error: %s\n" % (self.prog, message))
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number of seconds: %r" % text)
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 3600 seconds: %r"
+                                         % text)
+    return value
+
+
+def build_parser():
+    parser = _Parser(
+        prog="python -m backport_gh115634",
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Doctor for backport-gh115634: is this interpreter affected by gh-115634 (a\n"
+            "ProcessPoolExecutor with max_tasks_per_child hangs when a worker retires with work\n"
+            "still queued), is it protected, and how. Then it proves it: the reproducer\n"
+            "(%s) runs in a child process\n"
+            "of this interpreter, started as your programs start (they need not import this\n"
+            "package), under a hard deadline." % REPRODUCER),
+        epilog=(
+            "exit status:\n"
+            "  0  safe: the stdlib has the fix natively, or this package patched it, and the\n"
+            "     live check passed\n"
+            "  1  affected and not patched (BACKPORT_GH115634=0, an unrecognised stdlib, or a\n"
+            "     failure shown in the report)\n"
+            "  2  the live check failed: the reproducer hung past the deadline or went wrong\n"
+            "     although the interpreter looked protected\n"
+            "  3  bad command line\n"
+            "  130  interrupted\n"
+            "\n"
+            "BACKPORT_GH115634=0 in the environment switches the automatic activation off."),
+    )
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object instead of the report")
+    parser.add_argument("--compare", action="store_true",
+                        help="also run the reproducer with the fix disabled (BACKPORT_GH115634=0), "
+                             "to see the stock interpreter hang next to the fixed run; when the "
+                             "fix is disabled, run it with the fix switched on instead")
+    parser.add_argument("--deadline", type=_seconds, default=DEFAULT_DEADLINE, metavar="SECONDS",
+                        help="kill the live check after this long and call it hung "
+                             "(default %(default)g)")
+    parser.add_argument("--compare-deadline", type=_seconds, default=DEFAULT_COMPARE_DEADLINE,
+                        metavar="SECONDS",
+                        help="the same for the run without the fix, which hangs on an affected "
+                             "interpreter (default %(default)g)")
+    parser.add_argument("--version", action="version",
+                        version="backport-gh115634 %s" % backport_gh115634.__version__)
+    return parser
+
+
+# --- what this process knows ----------------------------------------------------------------
+
+def _startup_files():
+    """The start-up files next to backport_gh115634_startup.py: {"pth": path or None, ...}."""
+    where = os.path.dirname(os.path.abspath(_startup.__file__))
+    found = {}
+    for suffix in ("pth", "start"):
+        path = os.path.join(where, "backport_gh115634." + suffix)
+        found[suffix] = path if os.path.isfile(path) else None
+    return found
+
+
+def _in_site_directory(path):
+    try:
+        import site
+
+        directories = list(site.getsitepackages()) + [site.getusersitepackages()]
+    except Exception:
+        return None
+    here = os.path.normcase(os.path.realpath(path))
+    return any(os.path.normcase(os.path.realpath(d)) == here for d in directories if d)
+
+
+def _hook_file(files):
+    """Which start-up file ran the hook here: on 3.15+ (PEP 829) a .start replaces its .pth."""
+    if sys.version_info >= (3, 15) and files["start"]:
+        return "backport_gh115634.start"
+    return "backport_gh115634.pth"
+
+
+def describe_activation():
+    """How the package was switched on in this process, and whether that is automatic.
+
+    "import" among the sources is this doctor's own import of the package, so it only counts
+    when nothing else activated the package: then programs must import it to be patched.
+    """
+    files = _startup_files()
+    sources = list(_startup.requested_by)
+    calls = list(_startup.calls)
+    automatic = "startup hook" in sources or "sitecustomize" in sources
+    shown = []
+    for source in sources:
+        if source == "startup hook":
+            shown.append("startup hook (%s)" % _hook_file(files))
+        elif source != "import" or not automatic:
+            shown.append(source)
+    if _startup.disabled_by_env and not sources:
+        ran = sorted(set(c for c in calls if c != "import"))
+        text = "disabled by %s=0" % _startup.ENV_VAR
+        if ran:
+            text += " (the %s ran and stood down)" % " and the ".join(ran)
+        text += ": programs are not patched"
+    elif automatic:
+        text = " + ".join(shown) + ": automatic, every program this interpreter runs here is " \
+            "covered without importing anything"
+    elif sources:
+        text = " + ".join(shown) + " only: programs that import backport_gh115634 are " \
+            "patched, others are not; no start-up hook ran because " + _why_no_hook(files)
+    else:
+        text = "not activated: " + _why_no_hook(files)
+    notes = []
+    if sys.version_info >= (3, 15) and calls.count("startup hook") > 1:
+        # PEP 829: a .start disables the import lines of its .pth; both running means the
+        # interpreter did not honour that (each call is harmless: activate() is idempotent).
+        notes.append("the start-up hook ran %d times (both the .pth and the .start?)"
+                     % calls.count("startup hook"))
+    return {
+        "sources": sources,
+        "calls": calls,
+        "automatic": automatic,
+        "disabled_by_env": bool(_startup.disabled_by_env),
+        "startup_files": files,
+        "description": text,
+        "notes": notes,
+    }
+
+
+def _why_no_hook(files):
+    if sys.flags.no_site:
+        return "python ran with -S (no site, so no .pth/.start files)"
+    if not files["pth"] and not files["start"]:
+        return ("backport_gh115634.pth/.start are not installed next to "
+                "backport_gh115634_startup.py (package used from a source tree or PYTHONPATH; "
+                "install the wheel, or add the sitecustomize line)")
+    where = os.path.dirname(os.path.abspath(_startup.__file__))
+    if _in_site_directory(where) is False:
+        return ("%s is not a site-packages directory of this interpreter, so its .pth/.start "
+                "files are not read" % where)
+    return "the start-up files were not processed (is something skipping .pth files?)"
+
+
+def collect():
+    """Everything the doctor reports before the live check, as plain data."""
+    report = {
+        "version": backport_gh115634.__version__,
+        "python": None,
+        "implementation": sys.implementation.name,
+        "executable": sys.executable,
+        "python_build": " ".join(sys.version.split()),
+        "affected": None,
+        "applied": False,
+        "shape": None,
+        "reason": None,
+        "fixes": {},
+        "activation": describe_activation(),
+        "error": None,
+    }
+    try:
+        status = backport_gh115634.status()
+    except Exception as exc:  # report it rather than die with a traceback
+        from backport_gh115634 import _status
+
+        report["python"] = _status.python_description()
+        report["error"] = "status() failed: %s: %s" % (type(exc).__name__, exc)
+        report["reason"] = "could not inspect concurrent.futures.process"
+        report["fixes"] = dict.fromkeys(_detect.FIXES, _detect.MISSING)
+        return report
+    report.update(
+        python=status.python,
+        affected=status.affected,
+        applied=status.applied,
+        shape=status.shape,
+        reason=status.reason,
+        fixes=dict(status.fixes),
+        error=status.error,
+    )
+    return report
+
+
+def protected(report):
+    """True when this interpreter's programs get a pool without the bug: natively, or patched."""
+    return report["affected"] is False or (report["affected"] is True and report["applied"])
+
+
+# --- live runs --------------------------------------------------------------------------------
+
+def _interpreter_flags():
+    """The command-line flags this interpreter runs with (-I, -S, -E, -X ...), so the child
+    starts as this process did. The stdlib's helper for exactly that (multiprocessing uses it)."""
+    flags = getattr(subprocess, "_args_from_interpreter_flags", None)
+    try:
+        return list(flags()) if flags is not None else []
+    except Exception:
+        return []
+
+
+def _kill_group(proc):
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except OSError:
+        pass
+
+
+def run_reproducer(label, deadline, env_changes=None, import_package=False):
+    """Run the reproducer in a child process; kill its process group at the deadline.
+
+    Returns a dict: outcome (passed / hung / failed), seconds, results done, what the child saw.
+    """
+    program = _CHILD_PROGRAM % {
+        "prefix": LINE_PREFIX,
+        "prelude": "import backport_gh115634" if import_package else "",
+        "tasks": TASKS,
+        "wait": deadline + 60.0,  # the parent's deadline comes first
+    }
+    env = dict(os.environ)
+    for name, value in (env_changes or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    argv = [sys.executable] + _interpreter_flags() + ["-c", program]
+    run = {
+        "label": label,
+        "ran": True,
+        "deadline": deadline,
+        "program": "import backport_gh115634, then the reproducer" if import_package
+        else "the reproducer alone (no import of backport_gh115634)",
+        "env": dict(env_changes or {}),
+        "tasks": TASKS,
+    }
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                    env=env, start_new_session=hasattr(os, "killpg"))
+        except OSError as exc:
+            run.update(outcome=FAILED, seconds=0.0, done=0,
+                       detail="could not start %s: %s" % (sys.executable, exc))
+            return run
+        timed_out = False
+        try:
+            proc.wait(timeout=deadline)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            _kill_group(proc)  # at the deadline, and any worker a crashed child left behind
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        wall = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    return _judge(run, stdout, stderr, timed_out, proc.returncode, wall)
+
+
+def _judge(run, stdout, stderr, timed_out, returncode, wall):
+    events = []
+    for line in stdout.splitlines():
+        if line.startswith(LINE_PREFIX):
+            try:
+                events.append(json.loads(line[len(LINE_PREFIX):]))
+            except ValueError:
+                pass
+    start = next((e for e in events if e.get("event") == "start"), {})
+    done = [e for e in events if e.get("event") == "done"]
+    results = max([e.get("done", 0) for e in events if e.get("event") == "result"] or [0])
+    run.update(seconds=round(wall, 3), done=results, child=start)
+    tail = stderr.strip().splitlines()[-5:]
+    if timed_out and results == TASKS:
+        run.update(outcome=HUNG, detail="all %d results, but the pool did not shut down: "
+                   "stopped at the %gs deadline" % (TASKS, run["deadline"]))
+    elif timed_out:
+        run.update(outcome=HUNG, detail="%d of %d results, then nothing: stopped at the %gs "
+                   "deadline" % (results, TASKS, run["deadline"]))
+    elif returncode != 0 or not done:
+        run.update(outcome=FAILED, detail="the child exited with status %s after %d of %d "
+                   "results: %s" % (returncode, results, TASKS, " | ".join(tail) or "no output"))
+    elif done[-1].get("results") != [i * 2 for i in range(TASKS)]:
+        run.update(outcome=FAILED, detail="wrong results: %r" % (done[-1].get("results"),))
+    else:
+        run.update(outcome=PASSED, seconds=round(done[-1].get("seconds", wall), 3),
+                   detail="%d of %d results in %.2fs" % (TASKS, TASKS, done[-1].get("seconds",
+                                                                                    wall)))
+    return run
+
+
+def _spec(role, label, deadline, env_changes=None, import_package=False, skip=None):
+    return {"role": role, "label": label, "deadline": deadline, "env_changes": env_changes,
+            "import_package": import_package, "skip": skip}
+
+
+def plan(report, deadline, compare, compare_deadline):
+    """The live runs to make: first the one that shows what the user's programs get ("main"),
+    then with --compare its counterpart ("compare")."""
+    activation = report["activation"]
+    off = {_startup.ENV_VAR: "0"}
+    on = {_startup.ENV_VAR: "1"}
+    if report["shape"] == _detect.NO_RECYCLING:
+        why = "this Python has no max_tasks_per_child, so the reproducer cannot run"
+        return [_spec("main", "as your programs run", deadline, skip=why)]
+    if report["affected"] and not report["applied"]:
+        # Programs get the stock pool. Where it is known to hang, only --compare runs it.
+        label = "as your programs run, unpatched"
+        if activation["disabled_by_env"] and not activation["sources"]:
+            label = "as your programs run, with the fix disabled (%s=0)" % _startup.ENV_VAR
+        skip = None
+        if report["fixes"].get("gh-115634") == _detect.MISSING and not compare:
+            skip = ("this stdlib is affected and the fix is not active, so the reproducer would "
+                    "hang; --compare runs it (under a deadline) next to a run with the fix on")
+        runs = [_spec("main", label, compare_deadline if compare else deadline, skip=skip)]
+        if compare:
+            runs.append(_spec("compare", "with the fix switched on (%s=1 and import "
+                              "backport_gh115634)" % _startup.ENV_VAR, deadline, on, True))
+        return runs
+    # Protected (or an unrecognised stdlib): the child starts as this process did. With a
+    # start-up hook (or the fix disabled) it imports nothing of ours; activated by import only,
+    # it imports the package as such programs must.
+    label = "as your programs run"
+    if activation["disabled_by_env"] and not activation["sources"]:
+        label += ", with the fix disabled (%s=0)" % _startup.ENV_VAR
+    import_only = bool(activation["sources"]) and not activation["automatic"]
+    runs = [_spec("main", label, deadline, import_package=import_only)]
+    if compare:
+        runs.append(_spec("compare", "with the fix disabled (%s=0)" % _startup.ENV_VAR,
+                          compare_deadline, off))
+    return runs
+
+
+def execute(spec, report):
+    """Make one planned run; for the main run of a patched interpreter, also check that the
+    child was patched as this process is."""
+    if spec["skip"]:
+        return {"label": spec["label"], "ran": False, "outcome": SKIPPED, "detail": spec["skip"],
+                "deadline": spec["deadline"], "seconds": None, "done": 0}
+    run = run_reproducer(spec["label"], spec["deadline"], spec["env_changes"],
+                         spec["import_package"])
+    if spec["role"] == "main" and report["applied"] and run["outcome"] == PASSED \
+            and not run["child"].get("patched"):
+        run.update(outcome=FAILED, detail="the reproducer completed, but the child process was "
+                   "not patched although this one is (activation in the child: %s)"
+                   % (", ".join(run["child"].get("requested_by") or []) or "none"))
+    return run
+
+
+def decide(report, main):
+    """(exit code, verdict) from the status report and the main live run."""
+    if not protected(report):
+        if report["affected"] is None:
+            why = "not patched: this stdlib is not one the backport recognises"
+        elif report["activation"]["disabled_by_env"] and not report["activation"]["sources"]:
+            why = "affected and not patched: the fix is disabled by %s=0" % _startup.ENV_VAR
+        else:
+            why = "affected and not patched"
+        if main["ran"] and main["outcome"] != PASSED:
+            why += "; the live check %s" % main["outcome"]
+        return EXIT_AFFECTED, why
+    if not main["ran"]:
+        return EXIT_SAFE, "safe: %s" % main["detail"]
+    if main["outcome"] != PASSED:
+        return EXIT_LIVE_CHECK_FAILED, "the live check %s: %s" % (main["outcome"], main["detail"])
+    how = "fixed natively" if report["affected"] is False else "patched"
+    verdict = "safe: %s, and the live check passed" % how
+    if report["affected"] and not report["activation"]["automatic"]:
+        verdict += " (only in programs that import backport_gh115634)"
+    return EXIT_SAFE, verdict
+
+
+# --- output ---------------------------------------------------------------------------------
+
+_INDENT = " " * 12
+
+
+def _field(title, text):
+    """One report field: the title in a 12-column margin, the text wrapped beside it."""
+    import textwrap
+
+    return textwrap.wrap(text, width=100, initial_indent="%-12s" % title,
+                         subsequent_indent=_INDENT, break_on_hyphens=False) or [title]
+
+
+def _text_header(report):
+    lines = ["backport-gh115634 %s doctor" % report["version"], ""]
+    lines += _field("Python", "%s, %s" % (report["python"], report["executable"]))
+    lines += _field("", report["python_build"])
+    lines += _field("Stdlib", report["reason"] or "?")
+    for index, fix in enumerate(_detect.FIXES):
+        lines.append("%-12s%-16s %-15s %s" % ("Fixes" if index == 0 else "", fix,
+                                              report["fixes"].get(fix, "?"),
+                                              _detect.FIX_TITLES[fix]))
+    activation = report["activation"]
+    lines += _field("Activation", activation["description"])
+    for note in activation["notes"]:
+        lines += _field("", "note: " + note)
+    if report["error"]:
+        lines += _field("Error", report["error"])
+    return lines
+
+
+def _run_intro(spec):
+    title = "Live check" if spec["role"] == "main" else "Compare"
+    if spec["skip"]:
+        return _field(title, spec["label"])
+    what = "import backport_gh115634, then the reproducer" if spec["import_package"] \
+        else "the reproducer alone (no import of backport_gh115634)"
+    return _field(title, "%s: %s in a child process, deadline %gs" % (
+        spec["label"], what, spec["deadline"]))
+
+
+def _run_outcome(run):
+    return _field("", "%s: %s" % (run["outcome"].upper(), run["detail"]))
+
+
+def _emit(lines):
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    report = collect()
+    text = not args.json
+    if text:
+        _emit(_text_header(report) + _field("Reproducer", REPRODUCER))
+    runs = {}
+    try:
+        for spec in plan(report, args.deadline, args.compare, args.compare_deadline):
+            if text:
+                _emit(_run_intro(spec))
+            runs[spec["role"]] = execute(spec, report)
+            if text:
+                _emit(_run_outcome(runs[spec["role"]]))
+    except KeyboardInterrupt:  # the child's process group is gone already (run_reproducer)
+        sys.stderr.write("interrupted\n")
+        return 130
+    code, verdict = decide(report, runs["main"])
+    report.update(live_check=runs["main"], compare=runs.get("compare"), exit_code=code,
+                  verdict=verdict)
+    if text:
+        _emit(_field("Verdict", "%s (exit %d)" % (verdict, code)))
+    else:
+        _emit([json.dumps(report, indent=2, sort_keys=True)])
+    return code

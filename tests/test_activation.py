@@ -1,0 +1,435 @@
+"""Activation without code changes, checked in real virtual environments.
+
+The wheel is built once per session from this checkout and installed (not editable) into fresh
+venvs of the interpreter running the tests; tox runs the suite once per interpreter. Every
+program runs in a child process of the venv's python under a hard deadline (childproc.run kills
+its process group), from an empty working directory and with no PYTHON* variables, so nothing
+but the installed wheel can be imported.
+"""
+import base64
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from backport_gh115634 import _detect
+from childproc import DEADLINE, run
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUILD_TIMEOUT = 600
+# The stock reproducer hangs on an affected stdlib; this is how long we give it.
+HANG_DEADLINE = float(os.environ.get("BACKPORT_TEST_HANG_DEADLINE", "15"))
+PREFIX = "ACTIVATION "
+TASKS = 10
+EXPECTED = [i * 2 for i in range(TASKS)]
+
+# The line README.md documents for a sitecustomize.py, for when .pth/.start files are not run.
+SITECUSTOMIZE_LINE = ('import backport_gh115634_startup; '
+                      'backport_gh115634_startup.activate("sitecustomize")')
+
+# Must not be imported at start-up by our hook (nor be imported by it in any way).
+FORBIDDEN_AT_STARTUP = ("concurrent", "multiprocessing", "wrapt", "importlib.metadata",
+                        "backport_gh115634")
+
+# A user's program: the gh-115634 reproducer, never mentioning backport_gh115634. It reports
+# what it sees through sys.modules and the stdlib classes only, imports nothing of ours.
+SEED_PROGRAM = r'''
+import json, sys
+def say(**fields):
+    print(%(prefix)r + json.dumps(fields), flush=True)
+at_start = sorted(name for name in sys.modules if name.startswith("backport"))
+import multiprocessing, operator
+import concurrent.futures.process as process
+from concurrent.futures import ProcessPoolExecutor
+startup = sys.modules.get("backport_gh115634_startup")
+seams = sorted("%%s.%%s" %% (cls.__name__, name)
+               for cls in (process.ProcessPoolExecutor,
+                           getattr(process, "_ExecutorManagerThread", object))
+               for name, value in vars(cls).items()
+               if getattr(value, "__module__", "").startswith("backport_gh115634"))
+say(event="start", at_start=at_start, seams=seams,
+    calls=list(getattr(startup, "calls", [])),
+    requested_by=list(getattr(startup, "requested_by", [])),
+    disabled_by_env=getattr(startup, "disabled_by_env", None),
+    hook_error=getattr(startup, "hook_error", None))
+method = sys.argv[1] if len(sys.argv) > 1 else "default"
+context = None if method == "default" else multiprocessing.get_context(method)
+executor = ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=2)
+futures = [executor.submit(operator.mul, i, 2) for i in range(%(tasks)d)]
+results = []
+for future in futures:
+    results.append(future.result(timeout=3600))  # the parent's deadline is what stops a hang
+    say(event="result", done=len(results))
+executor.shutdown(wait=True)
+say(event="done", results=results)
+''' % {"prefix": PREFIX, "tasks": TASKS}
+
+# Is the hook installed exactly once, does it fire exactly once, and patch on top of the stdlib?
+ONCE_PROGRAM = r'''
+import json, sys
+startup = sys.modules.get("backport_gh115634_startup")
+finders = lambda: sum(type(f).__name__ == "_PostImportFinder" for f in sys.meta_path)
+before = finders()
+import concurrent.futures.process as process
+after = finders()
+originals = []
+for cls in (process.ProcessPoolExecutor, process._ExecutorManagerThread):
+    for name, value in vars(cls).items():
+        if getattr(value, "__module__", "").startswith("backport_gh115634"):
+            patch = sys.modules["backport_gh115634._patch"]
+            original = patch._originals[(cls, name)]
+            originals.append([cls.__name__ + "." + name, original.__module__])
+print(%(prefix)r + json.dumps(dict(
+    calls=list(getattr(startup, "calls", [])), finders_before=before, finders_after=after,
+    fired=getattr(startup, "_fired", None), originals=originals,
+    hook_error=getattr(startup, "hook_error", None))), flush=True)
+''' % {"prefix": PREFIX}
+
+
+# --- building and installing ----------------------------------------------------------------
+
+def _clean_env(enabled=True, overlay=None):
+    """The environment of a child in a venv: no PYTHON* variables (no checkout on the path),
+    BACKPORT_GH115634 unset (the default: on), "0" (enabled=False) or the string given; the
+    pre-fix overlay (or any directory) first on the path if given."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("PYTHON") and name not in ("VIRTUAL_ENV", "BACKPORT_GH115634")}
+    if enabled is False:
+        env["BACKPORT_GH115634"] = "0"
+    elif isinstance(enabled, str):
+        env["BACKPORT_GH115634"] = enabled
+    if overlay:
+        env["PYTHONPATH"] = overlay
+    return env
+
+
+def _check(args, what, timeout=BUILD_TIMEOUT, env=None):
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                              env=env if env is not None else _clean_env())
+    except subprocess.TimeoutExpired:
+        pytest.fail("%s did not finish within %ss: %s" % (what, timeout, args))
+    return done
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """The wheel, built once per session from this checkout with pip (PEP 517, hatchling)."""
+    if not os.path.isfile(os.path.join(ROOT, "pyproject.toml")):
+        pytest.skip("no pyproject.toml next to tests/: not a source checkout")
+    out = tmp_path_factory.mktemp("wheel")
+    done = _check([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
+                   ROOT], "building the wheel")
+    if done.returncode != 0:
+        pytest.fail("pip wheel failed:\n%s\n%s" % (done.stdout[-3000:], done.stderr[-3000:]))
+    wheels = sorted(out.glob("backport_gh115634-*.whl"))
+    assert len(wheels) == 1, list(out.iterdir())
+    return str(wheels[0])
+
+
+class Venv:
+    def __init__(self, root):
+        self.root = root
+        self.python = os.path.join(root, "bin", "python")
+        self.site_packages = None
+
+    def run(self, args, enabled=True, overlay=None, deadline=DEADLINE, cwd=None):
+        return run(list(args), _clean_env(enabled, overlay), deadline=deadline,
+                   executable=self.python, cwd=cwd)
+
+
+def _make_venv(tmp_path_factory, wheel, name):
+    root = str(tmp_path_factory.mktemp(name))
+    done = _check([sys.executable, "-m", "venv", root], "python -m venv", timeout=300)
+    if done.returncode != 0:
+        pytest.skip("this interpreter cannot create a venv with pip (%s): %s"
+                    % (sys.executable, done.stderr.strip()[-500:]))
+    venv = Venv(root)
+    done = _check([venv.python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel],
+                  "pip install of the wheel", timeout=300)
+    assert done.returncode == 0, done.stderr
+    done = _check([venv.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                  "sysconfig", timeout=60)
+    venv.site_packages = done.stdout.strip()
+    assert os.path.isfile(os.path.join(venv.site_packages, "backport_gh115634.pth"))
+    return venv
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory, wheel):
+    """A fresh venv of this interpreter with the wheel installed."""
+    return _make_venv(tmp_path_factory, wheel, "venv")
+
+
+@pytest.fixture(scope="session")
+def sitecustomize_venv(tmp_path_factory, wheel):
+    """A venv with the wheel installed, its .pth and .start removed, and the documented line in
+    a sitecustomize.py: the set-up for environments that ignore or forbid .pth import lines."""
+    venv = _make_venv(tmp_path_factory, wheel, "sitecustomize-venv")
+    for suffix in ("pth", "start"):
+        os.remove(os.path.join(venv.site_packages, "backport_gh115634." + suffix))
+    with open(os.path.join(venv.site_packages, "sitecustomize.py"), "w") as handle:
+        handle.write(SITECUSTOMIZE_LINE + "\n")
+    done = venv.run(["-c", "import sitecustomize; print(sitecustomize.__file__)"], deadline=60,
+                    cwd=venv.root)
+    if os.path.dirname(done.stdout.strip()) != venv.site_packages:
+        pytest.skip("this interpreter imports its own sitecustomize (%s) before a venv's: add the "
+                    "line to that file instead" % done.stdout.strip())
+    return venv
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """An empty working directory, so '' on sys.path finds nothing of this checkout."""
+    return str(tmp_path)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def events(done):
+    found = []
+    for line in done.stdout.splitlines():
+        if line.startswith(PREFIX):
+            found.append(json.loads(line[len(PREFIX):]))
+    return found
+
+
+def first(done, event):
+    for item in events(done):
+        if item.get("event") == event:
+            return item
+    pytest.fail("no %r event from the child: %s" % (event, done.describe()))
+
+
+def results_done(done):
+    return max([e["done"] for e in events(done) if e.get("event") == "result"] or [0])
+
+
+def seed_hangs(overlay, shipped_detection):
+    """Does the stock reproducer hang on this stdlib (the overlay is always pre-fix)?"""
+    if overlay:
+        return True
+    return shipped_detection.fixes.get("gh-115634") == _detect.MISSING
+
+
+def expect_patched(overlay, shipped_detection):
+    return True if overlay else bool(shipped_detection.affected)
+
+
+def needs_recycling(shipped_detection):
+    if shipped_detection.shape == _detect.NO_RECYCLING:
+        pytest.skip("no max_tasks_per_child before 3.11")
+
+
+def imported_modules(stderr):
+    """[(depth, module)] from `python -X importtime` output, in the order printed."""
+    modules = []
+    for line in stderr.splitlines():
+        match = re.match(r"import time:\s*\d+ \|\s*\d+ \|( *)(\S+)", line)
+        if match:
+            modules.append((len(match.group(1)) // 2, match.group(2)))
+    return modules
+
+
+def forbidden(modules):
+    return [name for _, name in modules
+            if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN_AT_STARTUP)]
+
+
+# --- the wheel --------------------------------------------------------------------------------
+
+def test_wheel_record_puts_both_startup_files_at_the_root(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        record_name = [n for n in names if n.endswith(".dist-info/RECORD")]
+        assert len(record_name) == 1, names
+        record = archive.read(record_name[0]).decode()
+        rows = [line.split(",") for line in record.splitlines() if line]
+        recorded = {row[0]: row[1] for row in rows}
+        for path, digest in recorded.items():
+            if path == record_name[0]:
+                continue
+            algorithm, _, expected = digest.partition("=")
+            actual = base64.urlsafe_b64encode(
+                hashlib.new(algorithm, archive.read(path)).digest()).rstrip(b"=").decode()
+            assert actual == expected, path
+        pth = archive.read("backport_gh115634.pth").decode()
+        start = archive.read("backport_gh115634.start").decode()
+    for path in ("backport_gh115634.pth", "backport_gh115634.start",
+                 "backport_gh115634_startup.py", "backport_gh115634/__init__.py",
+                 "backport_gh115634/__main__.py", "backport_gh115634/_doctor.py"):
+        assert path in recorded, (path, sorted(recorded))
+    assert set(recorded) == set(names)
+    # Both files call the same idempotent function; the .pth line imports only our module.
+    code = [line for line in pth.splitlines() if line.strip() and not line.startswith("#")]
+    assert len(code) == 1 and code[0].startswith("import backport_gh115634_startup"), pth
+    assert "activate(" in code[0]
+    entries = [line.strip() for line in start.splitlines()
+               if line.strip() and not line.strip().startswith("#")]
+    assert entries == ["backport_gh115634_startup:activate"], start
+
+
+# --- a program that never imports the package -------------------------------------------------
+
+@pytest.mark.parametrize("method", ["default", "forkserver"])
+def test_seed_completes_without_importing_the_package(venv, stdlib, shipped_detection, method,
+                                                      workdir):
+    done = venv.run(["-c", SEED_PROGRAM, method], overlay=stdlib, cwd=workdir)
+    start = first(done, "start")
+    assert start["at_start"] == ["backport_gh115634_startup"], start
+    assert start["hook_error"] is None, start
+    assert not done.timed_out and done.returncode == 0, done.describe()
+    assert first(done, "done")["results"] == EXPECTED
+    # Patched exactly where the stdlib lacks a fix; a fixed stdlib is left alone.
+    assert bool(start["seams"]) is expect_patched(stdlib, shipped_detection), start
+
+
+def test_kill_switch_leaves_the_stock_pool(venv, stdlib, shipped_detection, workdir):
+    hangs = seed_hangs(stdlib, shipped_detection)
+    done = venv.run(["-c", SEED_PROGRAM], enabled=False, overlay=stdlib, cwd=workdir,
+                    deadline=HANG_DEADLINE if hangs else DEADLINE)
+    start = first(done, "start")
+    assert start["disabled_by_env"] is True and start["requested_by"] == [], start
+    assert start["seams"] == [], start
+    if hangs:
+        assert done.timed_out, "the stock reproducer should hang here: " + done.describe()
+        assert results_done(done) < TASKS
+    else:
+        assert not done.timed_out and done.returncode == 0, done.describe()
+        assert first(done, "done")["results"] == EXPECTED
+
+
+# --- the start-up cost ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["on", "off"])
+def test_startup_imports_nothing_heavy(venv, enabled, workdir):
+    done = venv.run(["-X", "importtime", "-c", "pass"], enabled=enabled, cwd=workdir,
+                    deadline=60)
+    assert done.returncode == 0, done.describe()
+    modules = imported_modules(done.stderr)
+    assert forbidden(modules) == [], done.stderr
+    names = [name for _, name in modules]
+    if "backport_gh115634_startup" not in names:
+        # 3.15 imports a .start entry point with importlib.import_module (pkgutil.resolve_name),
+        # which -X importtime does not time; it did run, as the other tests show.
+        assert sys.version_info >= (3, 15), done.stderr
+        return
+    # Nothing is imported under our module: the line before it is not one of its children.
+    index = names.index("backport_gh115634_startup")
+    assert index == 0 or modules[index - 1][0] <= modules[index][0], done.stderr
+    line = [l for l in done.stderr.splitlines() if l.endswith(" backport_gh115634_startup")]
+    print("start-up hook import:", line[0])
+
+
+@pytest.mark.parametrize("value", [None, "0", "1", "bogus"])
+def test_startup_and_hook_are_silent(venv, value, workdir):
+    # Start-up, and the hook firing when the pool module is imported, print nothing, whatever
+    # BACKPORT_GH115634 says (a bad value is recorded for status() and the doctor instead).
+    code = ("import concurrent.futures.process, backport_gh115634_startup as s; "
+            "assert s.hook_error is None, s.hook_error; "
+            "assert s.bad_env_value == %r, s.bad_env_value" % (value if value == "bogus" else None))
+    for args in (["-c", "pass"], ["-c", code]):
+        done = venv.run(args, enabled=True if value is None else value, cwd=workdir, deadline=60)
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), done.describe()
+
+
+def test_a_failing_hook_is_recorded_not_raised(venv, tmp_path, workdir):
+    # A package that cannot be imported (shadowed here by a broken one on PYTHONPATH) makes the
+    # hook fail when the pool module is imported: the import still succeeds, silently, and the
+    # failure is kept for status() and the doctor.
+    broken = tmp_path / "broken" / "backport_gh115634"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise RuntimeError('injected failure')\n")
+    code = ("import concurrent.futures.process as p, backport_gh115634_startup as s; "
+            "print(s.hook_error); print(p.ProcessPoolExecutor.__module__)")
+    done = venv.run(["-c", code], overlay=str(broken.parent), cwd=workdir, deadline=60)
+    assert done.returncode == 0 and done.stderr == "", done.describe()
+    assert done.stdout.splitlines() == ["RuntimeError: injected failure",
+                                        "concurrent.futures.process"], done.describe()
+
+
+def test_hook_installed_once_and_fires_once(venv, workdir):
+    done = venv.run(["-c", ONCE_PROGRAM], cwd=workdir, deadline=60)
+    assert done.returncode == 0, done.describe()
+    report = [e for e in events(done)][0]
+    assert report["hook_error"] is None, report
+    # Each start-up file may run more than once before 3.15: site.py reads a venv's
+    # site-packages twice (gh-75723). 3.15 reads it once and runs the .start instead of the .pth
+    # import line (PEP 829), so there the hook runs exactly once.
+    assert set(report["calls"]) == {"startup hook"}, report
+    if sys.version_info >= (3, 15):
+        assert report["calls"] == ["startup hook"], report
+    else:
+        assert 1 <= len(report["calls"]) <= 2, report
+    assert report["finders_before"] == 1 and report["finders_after"] == 0, report
+    assert report["fired"] is True, report
+    # Patched once, over the stdlib's own functions (a second patch would wrap our own).
+    for name, module in report["originals"]:
+        assert module == "concurrent.futures.process", report
+
+
+@pytest.mark.skipif(sys.version_info < (3, 15), reason="PEP 829 .start files: Python 3.15+")
+def test_pep829_start_file_replaces_the_pth_line(venv, workdir):
+    done = venv.run(["-v", "-c", "pass"], cwd=workdir, deadline=60)
+    assert done.returncode == 0, done.describe()
+    trace = done.stderr
+    assert re.search(r"backport_gh115634\.pth.*suppressed", trace), trace[-3000:]
+    assert "backport_gh115634_startup:activate" in trace, trace[-3000:]
+
+
+# --- sitecustomize instead of the start-up files ----------------------------------------------
+
+def test_sitecustomize_line_activates(sitecustomize_venv, shipped_detection, workdir):
+    needs_recycling(shipped_detection)
+    done = sitecustomize_venv.run(["-c", SEED_PROGRAM], cwd=workdir)
+    start = first(done, "start")
+    assert start["requested_by"] == ["sitecustomize"], start
+    assert start["at_start"] == ["backport_gh115634_startup"], start
+    assert not done.timed_out and done.returncode == 0, done.describe()
+    assert first(done, "done")["results"] == EXPECTED
+
+
+def test_sitecustomize_line_is_light_and_obeys_the_kill_switch(sitecustomize_venv, workdir):
+    done = sitecustomize_venv.run(["-X", "importtime", "-c", "pass"], cwd=workdir, deadline=60)
+    assert done.returncode == 0, done.describe()
+    modules = imported_modules(done.stderr)
+    assert "backport_gh115634_startup" in [name for _, name in modules], done.stderr
+    assert forbidden(modules) == [], done.stderr  # sitecustomize imports with the import statement
+    done = sitecustomize_venv.run(["-c", ONCE_PROGRAM], enabled=False, cwd=workdir, deadline=60)
+    report = events(done)[0]
+    assert report["calls"] == ["sitecustomize"] and report["finders_before"] == 0, report
+    assert report["originals"] == [], report
+
+
+# --- the doctor, in the venv ------------------------------------------------------------------
+
+def test_doctor_reports_truthfully(venv, stdlib, shipped_detection, workdir):
+    hangs = seed_hangs(stdlib, shipped_detection)
+    affected = expect_patched(stdlib, shipped_detection)
+    on = venv.run(["-m", "backport_gh115634", "--json"], overlay=stdlib, cwd=workdir)
+    assert not on.timed_out, on.describe()
+    report = json.loads(on.stdout)
+    assert on.returncode == 0, on.describe()
+    assert report["affected"] is affected
+    assert report["applied"] is bool(affected)
+    assert report["activation"]["automatic"] is True
+    assert report["live_check"]["outcome"] == "passed", report["live_check"]
+    assert report["live_check"]["child"]["patched"] is bool(affected)
+
+    off = venv.run(["-m", "backport_gh115634", "--json"], enabled=False, overlay=stdlib,
+                   cwd=workdir)
+    assert not off.timed_out, off.describe()
+    report = json.loads(off.stdout)
+    assert report["affected"] is affected and report["applied"] is False
+    assert report["activation"]["disabled_by_env"] is True
+    assert off.returncode == (1 if affected else 0), off.describe()
+    if hangs:
+        assert report["live_check"]["outcome"] == "skipped"
+    else:
+        assert report["live_check"]["outcome"] == "passed"
