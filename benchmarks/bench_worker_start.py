@@ -1,0 +1,100 @@
+"""Benchmark 2: worker start. The time from submit() on a fresh executor to its first result
+(a new worker process starting and running one task), under spawn and forkserver, in a venv with
+the package installed against the same venv without it. Goal: time ratio <= 1.02.
+
+In the venv with the package every worker runs the start-up hook, and the hook applies the shim
+when the worker imports concurrent.futures.process: an eager heavy import on that path would show
+here. Children alternate between the venvs (block by block, order rotating); each child times
+ROUNDS fresh executors after one untimed one.
+
+    python benchmarks/bench_worker_start.py --python /root/.pyenv/versions/3.12.1/bin/python3.12
+    python benchmarks/bench_worker_start.py --quick
+"""
+import argparse
+import json
+import subprocess
+import sys
+
+import children
+import measure
+import venvs
+
+GOAL = 1.02
+
+
+_MODULES = ("import sys, json, concurrent.futures.process; "
+            "print(json.dumps(sorted(sys.modules)))")
+
+
+def added_on_worker_path(with_pkg, without_pkg, env):
+    """Modules a process has after importing concurrent.futures.process (as every worker does)
+    with the package installed and not without it: what the hook and apply() cost there."""
+    found = [set(json.loads(subprocess.run([python, "-c", _MODULES], env=env, check=True,
+                                           capture_output=True, text=True, timeout=60).stdout))
+             for python in (with_pkg, without_pkg)]
+    return sorted(found[0] - found[1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--methods", nargs="+", default=["spawn", "forkserver"])
+    parser.add_argument("--blocks", type=int, default=20,
+                        help="child processes per venv and method, alternating (default 20)")
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="fresh executors timed in each child (default 10)")
+    parser.add_argument("--stdlib", choices=["auto", "shipped", "overlay"], default="auto",
+                        help="auto: the pre-fix overlay (in both venvs) on an upstream-fixed "
+                             "interpreter, so the shim has something to apply")
+    parser.add_argument("--wheel", help="an already built wheel (default: build from checkout)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2 blocks of 3")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.blocks, args.rounds = 2, 3
+
+    overlay = None
+    if args.stdlib == "overlay" or (args.stdlib == "auto"
+                                    and children.probe(args.python)["shape"] == "upstream"):
+        overlay = children.prefix_overlay(args.python)
+        if overlay is None:
+            raise SystemExit("no pre-fix overlay for %s" % args.python)
+    with_pkg, without_pkg = venvs.pair(args.python, args.wheel)
+    pythons = {"with": with_pkg, "without": without_pkg}
+    env = children.clean_env([overlay])
+    script = children.workload("first_task.py")
+    print("Benchmark 2: worker start (submit() on a fresh executor -> first result), %s%s"
+          % (args.python, ", pre-fix overlay in both venvs" if overlay else ""))
+    print("%d blocks x %d fresh executors per venv and method%s\n" % (
+        args.blocks, args.rounds, " (QUICK: not a measurement)" if args.quick else ""))
+    rows = []
+    for method in args.methods:
+        samples = {"with": [], "without": []}
+        applied = {}
+        for block in range(args.blocks):
+            for name in measure.rotated(["with", "without"], block):
+                result = children.run_json([pythons[name], script, method, str(args.rounds)],
+                                           env)
+                samples[name] += result["samples"]
+                applied[name] = result["shim_applied"]
+        with_median = measure.median(samples["with"])
+        without_median = measure.median(samples["without"])
+        headline = measure.ratio(with_median, without_median)
+        rows.append([method, measure.ms(with_median), measure.ms(without_median),
+                     measure.ms(measure.percentile(samples["with"], 0.9)),
+                     measure.ms(measure.percentile(samples["without"], 0.9)),
+                     "%.3f" % headline,
+                     "%.3f" % measure.paired_ratio(samples["with"], samples["without"]),
+                     "quick run" if args.quick else measure.goal_note(headline, GOAL)])
+        if not applied.get("with"):
+            print("note: the shim was not applied in the venv with the package under %s "
+                  "(an unaffected stdlib?): the comparison then only covers the hook" % method)
+    print("modules the package adds once concurrent.futures.process is imported: %s\n"
+          % ", ".join(added_on_worker_path(with_pkg, without_pkg, env)))
+    print(measure.table(["start method", "with: median ms", "without: median ms",
+                         "with: p90 ms", "without: p90 ms", "time ratio", "paired ratio",
+                         "goal"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

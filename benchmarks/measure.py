@@ -1,0 +1,56 @@
+"""Small statistics and table printing shared by the benchmark scripts.
+
+Medians and percentiles, not means: a single descheduled run on a shared 2-core machine would
+move a mean, not a median. Ratios are "time of the first / time of the second", so > 1 means
+the first is slower.
+"""
+
+
+def percentile(values, fraction):
+    """Linear interpolation between the closest ranks; fraction in [0, 1]."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def median(values):
+    return percentile(values, 0.5)
+
+
+def ratio(numerator, denominator):
+    return numerator / denominator if denominator else float("nan")
+
+
+def paired_ratio(first, second):
+    """Median of the per-round ratios first[i] / second[i]: each pair ran back to back, so slow
+    drifts of the machine cancel out. A second estimate next to the ratio of the medians."""
+    return median([a / b for a, b in zip(first, second) if b])
+
+
+def rotated(items, round_number):
+    """The order to run items in this round: A B C, then B C A, ... so no contender always runs
+    first (or right after the same other one)."""
+    shift = round_number % len(items)
+    return list(items[shift:]) + list(items[:shift])
+
+
+def ms(seconds):
+    return "%.2f" % (seconds * 1000.0)
+
+
+def goal_note(value, goal):
+    return "meets the goal (<= %.2f)" % goal if value <= goal else "OVER the goal (<= %.2f)" % goal
+
+
+def table(headers, rows):
+    """A Markdown table, so the output pastes straight into BENCHMARKS.md."""
+    cells = [list(map(str, headers))] + [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths)) + " |"
+             for row in cells]
+    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return "\n".join(lines)

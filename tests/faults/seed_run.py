@@ -1,0 +1,176 @@
+"""Run fault_run.py for one seed in a child process under a hard deadline, and judge the result.
+
+Used by tests/test_faults.py (pytest) and fault_batch.py (long runs). No pytest import here, so
+the batch driver runs on any interpreter.
+
+The child gets its own session; at the deadline the whole process group is killed (the child,
+its fork server, its workers, its resource tracker), so a stuck run costs one deadline.
+
+About the apply()/revert() race: while threads revert() and apply() the shim, the stock code runs
+in the reverted windows, and a worker exit that falls into one meets the stock bug (its
+replacement is skipped, the pending work is stranded). No shim can undo that after the fact. So
+a race run keeps the invariants that the shim does own: apply()/revert() never raise, the final
+revert() restores the exact stdlib objects, no thread dies, no process or semaphore leaks; the
+racing stops (with apply() last) before any shutdown, drop or forced-kill fault fires, and a
+pool left stranded is then rescued with public steps plus one wake-up of the manager thread
+(shutdown(wait=False, cancel_futures=True), drop the executor): with the fix back in place that
+must resolve every future. fault_run.py allows that rescue in race runs only, and never a
+failed spawn in a race run (a failed spawn in a reverted window kills the stock manager thread).
+"""
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FAULT_RUN = os.path.join(HERE, "fault_run.py")
+CHECKOUT = os.path.dirname(os.path.dirname(HERE))
+VERDICT_PREFIX = "FAULT-VERDICT: "
+DEADLINE = float(os.environ.get("BACKPORT_FAULT_DEADLINE", "150"))
+# "resource_tracker: There appear to be 3 leaked semaphore objects to clean up at shutdown"
+LEAK = re.compile(r"leaked \w+ objects?")
+
+
+class Judgement:
+    """One seed's outcome: passed, the problems found, and how to reproduce it."""
+
+    def __init__(self, seed, command, problems, verdict, stderr, elapsed):
+        self.seed = seed
+        self.command = command
+        self.problems = problems
+        self.verdict = verdict
+        self.stderr = stderr
+        self.elapsed = elapsed
+
+    @property
+    def passed(self):
+        return not self.problems
+
+    def report(self):
+        verdict = self.verdict or {}
+        status = verdict.get("status", {})
+        lines = ["fault run seed %d failed on %s (%s stdlib, shim %s):" % (
+                     self.seed, status.get("python", "?"), status.get("shape", "?"),
+                     "applied" if status.get("applied") else "not applied"),
+                 "  workload: %s" % verdict.get("plan", "?")]
+        lines += ["  - " + problem for problem in self.problems]
+        for text in verdict.get("thread_tracebacks", ()):
+            lines.append("thread traceback:\n" + text)
+        if verdict.get("manager_stack"):
+            lines.append("manager thread stack:\n" + "".join(verdict["manager_stack"]))
+            lines.append("manager state: %s" % verdict.get("manager_state"))
+        lines.append("reproduce: " + self.command)
+        if self.stderr.strip():
+            lines.append("stderr (tail):\n" + self.stderr[-6000:])
+        return "\n".join(lines)
+
+
+def environment(overlay=None, package_root=CHECKOUT):
+    """The child's environment: overlay first, the package importable, start-up hook off (the
+    runner calls apply() itself), no inherited warning filters."""
+    env = dict(os.environ)
+    path = [p for p in (overlay, package_root, env.get("PYTHONPATH")) if p]
+    env["PYTHONPATH"] = os.pathsep.join(path)
+    env["BACKPORT_GH115634"] = "0"
+    env.pop("PYTHONWARNINGS", None)
+    return env
+
+
+def command(seed, python, overlay=None, package_root=CHECKOUT, start_method=None):
+    """The shell command that reruns this seed by hand."""
+    path = os.pathsep.join(p for p in (overlay, package_root) if p)
+    words = ["BACKPORT_GH115634=0", "PYTHONPATH=" + shlex.quote(path), shlex.quote(python),
+             shlex.quote(FAULT_RUN), str(seed)]
+    if start_method:
+        words += ["--start-method", start_method]
+    return " ".join(words)
+
+
+def run_seed(seed, python=sys.executable, overlay=None, package_root=CHECKOUT,
+             start_method=None, deadline=DEADLINE):
+    args = [python, FAULT_RUN, str(seed)]
+    if start_method:
+        args += ["--start-method", start_method]
+    started = time.monotonic()
+    proc = subprocess.Popen(args, env=environment(overlay, package_root), cwd=HERE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    timed_out = False
+    try:
+        stdout, stderr = proc.communicate(timeout=deadline)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(proc)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        _kill_group(proc)  # a fork server or worker outliving the child
+    problems = []
+    verdict = None
+    lines = [line for line in stdout.splitlines() if line.startswith(VERDICT_PREFIX)]
+    if lines:
+        verdict = json.loads(lines[-1][len(VERDICT_PREFIX):])
+        problems += verdict["violations"]
+    if timed_out:
+        problems.append("killed at the %ss deadline" % deadline)
+    elif verdict is None:
+        problems.append("printed no verdict (exit status %s); stdout tail: %s"
+                        % (proc.returncode, stdout[-2000:]))
+    elif proc.returncode != 0 and not verdict["violations"]:
+        problems.append("exit status %s after a clean verdict" % proc.returncode)
+    problems += ["resource tracker: " + line.strip() for line in stderr.splitlines()
+                 if LEAK.search(line)]
+    return Judgement(seed, command(seed, python, overlay, package_root, start_method),
+                     problems, verdict, stderr, time.monotonic() - started)
+
+
+def _kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class BatchRunner:
+    """Runs seeds `jobs` at a time in the background; result() waits for one of them.
+
+    Seeds are queued in batches (all the seeds one stdlib variant needs), so with two cores two
+    runs are always in flight while pytest reports the finished ones in order.
+    """
+
+    def __init__(self, jobs=2, python=sys.executable, package_root=CHECKOUT,
+                 deadline=DEADLINE):
+        self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fault-seed")
+        self.jobs = jobs
+        self.python = python
+        self.package_root = package_root
+        self.deadline = deadline
+        self.futures = {}
+        self.lock = threading.Lock()
+
+    def queue(self, seeds, overlay=None, start_method=None):
+        with self.lock:
+            for seed in seeds:
+                key = (seed, overlay, start_method)
+                if key not in self.futures:
+                    self.futures[key] = self.pool.submit(
+                        run_seed, seed, self.python, overlay, self.package_root,
+                        start_method, self.deadline)
+
+    def result(self, seed, overlay=None, start_method=None):
+        self.queue([seed], overlay, start_method)
+        with self.lock:
+            future = self.futures[(seed, overlay, start_method)]
+            queued = len(self.futures)
+        # Bounded: every run has its own deadline, and at most `queued` runs are ahead.
+        return future.result(timeout=(self.deadline + 60) * (queued // self.jobs + 1))
+
+    def close(self):
+        for future in self.futures.values():
+            future.cancel()
+        self.pool.shutdown(wait=True)
