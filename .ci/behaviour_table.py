@@ -68,6 +68,8 @@ def main(paths):
                 out.append("pass %d" % passed)
             else:
                 out.append("-")
+        if variant != "shipped" and set(out) == {"-"}:
+            continue  # the overlay only applies to an upstream-fixed stdlib
         print("| %s | %s | %s |" % (env, variant, " | ".join(out)))
 
 
