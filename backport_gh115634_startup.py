@@ -1,19 +1,35 @@
 """Start-up activation of backport_gh115634.
 
-This module runs in every Python process of an environment that has the package installed (from
-``backport_gh115634.pth``, ``backport_gh115634.start`` or a ``sitecustomize``), worker processes
-included. So it stays tiny and silent: it imports nothing beyond ``sys`` and ``os`` (both already
-loaded when ``site`` runs), never raises, never prints, and does no work until
-``concurrent.futures.process`` is imported. Then a one-shot import hook hands the module to
-``backport_gh115634._patch``, which decides what, if anything, needs patching.
+This module runs in every Python process of an environment that has the package installed,
+worker processes included. So it stays tiny and silent: it imports nothing beyond ``sys`` and
+``os`` (both already loaded when ``site`` runs), never raises and never prints.
 
-Its name and ``activate()`` are a permanent interface: an old ``.pth`` may call a newer package.
+How it is reached:
+
+- ``backport_gh115634.pth`` does not import it. Its line puts a placeholder finder on
+  ``sys.meta_path`` that imports this module only when ``concurrent.futures.process`` is first
+  imported, so a process that never uses the pool pays for no module of ours (importing any one
+  module from disk costs about 1 ms on a small machine, 4 % of ``python -c pass``). The
+  placeholder calls ``take_over()``.
+- ``backport_gh115634.start`` (PEP 829, Python 3.15+) and the documented ``sitecustomize`` line
+  call ``activate()`` directly.
+
+Either way a one-shot import hook then hands the pool module to ``backport_gh115634._patch``,
+which decides what, if anything, needs patching. Two cases skip even that import: a stdlib whose
+shape can never be patched (fixed upstream, or without ``max_tasks_per_child``), and a
+multiprocessing child that is still unpickling its task (a pool worker): there the patch waits
+until the process constructs a ``ProcessPoolExecutor`` of its own, which most workers never do.
+
+Its name, ``activate()`` and ``take_over()`` are a permanent interface: an old ``.pth`` may call
+a newer package.
 """
 import os
 import sys
 
 ENV_VAR = "BACKPORT_GH115634"
 TARGET = "concurrent.futures.process"
+# The class attribute that marks the .pth line's placeholder finder; its value is the source.
+PENDING_MARK = "backport_gh115634_source"
 
 # How activation was asked for, in order ("startup hook", "sitecustomize", "import").
 requested_by = []
@@ -30,6 +46,8 @@ _finder = None
 _fired = False
 # True while the hook imports the package: that import is ours, not the user's.
 firing = False
+# (class, its own __init__, our stand-in) while applying waits for the first executor.
+_deferred = None
 
 
 def env_enabled():
@@ -58,28 +76,62 @@ def activate(source="startup hook"):
             return False
         if source not in requested_by:
             requested_by.append(source)
-        _install_hook()
+        _install_hook(loud=source == "import")
         return True
     except Exception as exc:  # a start-up hook must never take the interpreter down
         hook_error = "%s: %s" % (type(exc).__name__, exc)
         return False
 
 
-def _install_hook():
+def take_over(fullname, path=None, target=None):
+    """Called by the .pth line's placeholder finder when concurrent.futures.process is first
+    imported: activate as the placeholder asked, then find the module through our hook."""
+    _adopt_pending()
+    if fullname != TARGET or TARGET in sys.modules:
+        return None
+    finder = _finder
+    if finder is not None:
+        return finder.find_spec(fullname, path, target)
+    # Not hooked (switched off by BACKPORT_GH115634=0): still answer, because the import system
+    # is iterating over sys.meta_path, and removing the placeholder shifted the finder after it
+    # into the place just visited.
+    return _find_behind_us(fullname, path, target)
+
+
+def _adopt_pending():
+    """Replace the .pth line's placeholder finders (if any) by a real activate() call each."""
+    try:
+        pending = [finder for finder in sys.meta_path
+                   if isinstance(getattr(type(finder), PENDING_MARK, None), str)]
+        for finder in pending:
+            sys.meta_path.remove(finder)
+        for finder in pending:
+            activate(getattr(type(finder), PENDING_MARK))
+    except Exception as exc:
+        global hook_error
+        hook_error = "%s: %s" % (type(exc).__name__, exc)
+
+
+def _install_hook(loud):
     global _finder
-    if _fired or _finder is not None:
+    if _fired:
+        # An explicit `import backport_gh115634` after the hook fired: apply now (it may have
+        # been deferred or skipped), and this time warn about a stdlib we do not recognise.
+        if loud:
+            _apply(sys.modules.get(TARGET), quiet=False)
         return
     module = sys.modules.get(TARGET)
     if module is not None:
         _fire(module)
         return
-    _finder = _PostImportFinder()
-    sys.meta_path.insert(0, _finder)
+    if _finder is None:
+        _finder = _PostImportFinder()
+        sys.meta_path.insert(0, _finder)
 
 
 def _fire(module):
     """Called once, right after concurrent.futures.process has executed."""
-    global _fired, _finder, hook_error, firing
+    global _fired, _finder
     if _fired:
         return
     _fired = True
@@ -89,17 +141,101 @@ def _fire(module):
         except ValueError:
             pass
         _finder = None
+    # Only an explicit `import backport_gh115634` may warn; start-up activation runs in every
+    # process (workers too) and stays silent: status() and the doctor report.
+    if "import" in requested_by:
+        _apply(module, quiet=False)
+    elif _never_patched(module):
+        return
+    elif _bootstrapping_child():
+        _defer(module)
+    else:
+        _apply(module, quiet=True)
+
+
+def _apply(module, quiet):
+    global hook_error, firing
+    _undefer()
     firing = True
     try:
         from backport_gh115634 import _patch
 
-        # Only an explicit `import backport_gh115634` may warn; start-up activation runs in
-        # every process (workers too) and stays silent: status() and the doctor report.
-        _patch.apply(module, quiet="import" not in requested_by)
+        _patch.apply(module, quiet=quiet)
     except Exception as exc:
         hook_error = "%s: %s" % (type(exc).__name__, exc)
     finally:
         firing = False
+
+
+def _never_patched(module):
+    """True where backport_gh115634._detect could only answer "nothing to patch": the manager
+    thread replaces workers itself (fixed upstream), or the executor has no max_tasks_per_child
+    (before 3.11). There the hook leaves the package unimported; status() still detects."""
+    try:
+        if callable(getattr(module._ExecutorManagerThread, "_replace_dead_worker", None)):
+            return True
+        return "max_tasks_per_child" not in module.ProcessPoolExecutor.__init__.__code__.co_varnames
+    except Exception:
+        return False  # something unusual: let the package look at it
+
+
+def _bootstrapping_child():
+    """True in a multiprocessing child still unpickling its task, as a pool worker does when it
+    imports the pool module. Such a process needs the fix only if it makes a pool of its own."""
+    mp_process = sys.modules.get("multiprocessing.process")
+    if mp_process is None:
+        return False
+    try:
+        return bool(getattr(mp_process.current_process(), "_inheriting", False))
+    except Exception:
+        return False
+
+
+def _defer(module):
+    """Apply the fix when this process first constructs a ProcessPoolExecutor, not now."""
+    global _deferred
+    try:
+        cls = module.ProcessPoolExecutor
+        original = cls.__dict__["__init__"]
+    except Exception:
+        _apply(module, quiet=True)
+        return
+
+    def __init__(self, *args, **kwargs):
+        _apply(module, quiet=True)  # puts the original __init__ back first
+        return original(self, *args, **kwargs)
+
+    __init__.__wrapped__ = original  # inspect.signature() shows the real parameters
+    __init__.__doc__ = original.__doc__
+    _deferred = (cls, original, __init__)
+    cls.__init__ = __init__
+
+
+def _undefer():
+    global _deferred
+    deferred, _deferred = _deferred, None
+    if deferred is not None:
+        cls, original, stand_in = deferred
+        if cls.__dict__.get("__init__") is stand_in:
+            cls.__init__ = original
+
+
+def _ours(finder):
+    return isinstance(finder, _PostImportFinder) \
+        or isinstance(getattr(type(finder), PENDING_MARK, None), str)
+
+
+def _find_behind_us(fullname, path, target):
+    """The spec the other meta path finders give for fullname (None if none does)."""
+    for finder in list(sys.meta_path):
+        if _ours(finder):
+            continue
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is not None:
+            spec = find_spec(fullname, path, target)
+            if spec is not None:
+                return spec
+    return None
 
 
 class _PostImportFinder:
@@ -112,18 +248,8 @@ class _PostImportFinder:
     def find_spec(self, fullname, path=None, target=None):
         if fullname != TARGET or _fired:
             return None
-        for finder in list(sys.meta_path):
-            if finder is self:
-                continue
-            find_spec = getattr(finder, "find_spec", None)
-            if find_spec is None:
-                continue
-            spec = find_spec(fullname, path, target)
-            if spec is not None:
-                break
-        else:
-            return None
-        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+        spec = _find_behind_us(fullname, path, target)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _ChainedLoader(spec.loader)
         return spec
 
@@ -149,3 +275,8 @@ class _ChainedLoader:
             spec.loader = self.loader
         self.loader.exec_module(module)
         _fire(module)
+
+
+# Imported by something other than the placeholder (the package, a sitecustomize line) while a
+# placeholder waits: take its place now, so status() sees how activation was asked for.
+_adopt_pending()
