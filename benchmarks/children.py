@@ -8,7 +8,6 @@ under a deadline, and its whole process group is killed when it ends or overruns
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,9 @@ WORKLOADS = os.path.join(HERE, "workloads")
 CHECKOUT = os.path.dirname(HERE)
 SHARED_TOOLS = os.environ.get("BACKPORT_SHARED_TOOLS") or os.path.join(
     os.path.dirname(CHECKOUT), "shared", "tools")
+sys.path.append(os.path.join(CHECKOUT, "tests"))
+from procgroup import run_in_group  # noqa: E402  (tests/procgroup.py, shared with the tests)
+
 CACHE = os.path.join(tempfile.gettempdir(), "backport_gh115634-bench")
 RESULT_PREFIX = "BENCH-RESULT: "
 # Variables that would change what a child imports or how it starts.
@@ -50,28 +52,15 @@ def checkout_env(overlay=None):
 
 def run_json(args, env, deadline=900):
     """Run args, return the JSON the child printed last; raise ChildFailed otherwise."""
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=deadline)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        proc.communicate(timeout=30)
+    returncode, stdout, stderr, timed_out = run_in_group(
+        args, deadline, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if timed_out:
         raise ChildFailed("%s: killed after its %ss deadline" % (" ".join(args), deadline))
-    finally:
-        _kill_group(proc)
     lines = [line for line in stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if proc.returncode != 0 or not lines:
-        raise ChildFailed("%s: exit %s\n%s\n%s" % (" ".join(args), proc.returncode,
+    if returncode != 0 or not lines:
+        raise ChildFailed("%s: exit %s\n%s\n%s" % (" ".join(args), returncode,
                                                     stdout[-2000:], stderr[-3000:]))
     return json.loads(lines[-1][len(RESULT_PREFIX):])
-
-
-def _kill_group(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def workload(name):

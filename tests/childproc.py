@@ -6,13 +6,13 @@ becomes a failed test, never a stuck suite.
 """
 import json
 import os
-import signal
 import subprocess
 import sys
 
 import pytest
 
 import backport_gh115634
+from procgroup import run_in_group
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIO = os.path.join(HERE, "scenarios", "pool_scenario.py")
@@ -51,26 +51,9 @@ def child_env(overlay=None, enabled=False, extra=None):
 
 def run(args, env, deadline=DEADLINE, executable=None, cwd=None):
     """Run [executable or sys.executable, *args]; kill the process group at the deadline."""
-    proc = subprocess.Popen([executable or sys.executable, *args], env=env, cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=deadline)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        stdout, stderr = proc.communicate(timeout=30)
-        timed_out = True
-    finally:
-        _kill_group(proc)  # workers orphaned by a child that exited early
-    return Completed(proc.returncode, stdout, stderr, timed_out)
-
-
-def _kill_group(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    return Completed(*run_in_group([executable or sys.executable, *args], deadline, env=env,
+                                   cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True))
 
 
 def run_scenario(name, start_method, *, shim, overlay=None, hang_window=None,

@@ -89,21 +89,9 @@ RUNS = {"executor": executor_run, "mp-pool": mp_pool_run, "pebble": pebble_run,
 def main(argv):
     contender, method, workers, per_child, tasks = argv[:5]
     workers, per_child, tasks = int(workers), int(per_child), int(tasks)
-    import multiprocessing
+    from prepared_context import prepared_context  # not at top: workers import this file
 
-    context = multiprocessing.get_context(method)
-    if "--preload" in argv and method == "forkserver" and contender in PRELOAD:
-        context.set_forkserver_preload(["__main__", PRELOAD[contender]])
-    applied = None
-    if "--apply" in argv:
-        import backport_gh115634
-
-        applied = backport_gh115634.apply().applied
-    # Start the fork server before timing: every contender pays that once per program, and it
-    # is no part of recycling.
-    warm = context.Process(target=run_share, args=(0,))
-    warm.start()
-    warm.join(120)
+    context, applied = prepared_context(method, argv, PRELOAD.get(contender), run_share)
     started = time.perf_counter()
     RUNS[contender](context, workers, per_child, tasks)
     elapsed = time.perf_counter() - started

@@ -83,20 +83,11 @@ def bare_gaps(context, recycles):
 
 def main(argv):
     contender, method, recycles = argv[0], argv[1], int(argv[2])
-    import multiprocessing
+    # With --preload, workers are forked with the executor's modules loaded (BENCHMARKS.md).
+    preload = "concurrent.futures.process" if contender == "executor" else None
+    from prepared_context import prepared_context  # not at top: workers import this file
 
-    context = multiprocessing.get_context(method)
-    if "--preload" in argv and method == "forkserver" and contender == "executor":
-        # Workers are then forked with the executor's modules loaded (see BENCHMARKS.md).
-        context.set_forkserver_preload(["__main__", "concurrent.futures.process"])
-    applied = None
-    if "--apply" in argv:
-        import backport_gh115634
-
-        applied = backport_gh115634.apply().applied
-    warm = context.Process(target=stamp, args=(0,))
-    warm.start()
-    warm.join(120)
+    context, applied = prepared_context(method, argv, preload, stamp)
     gaps = (executor_gaps if contender == "executor" else bare_gaps)(context, recycles)
     print("BENCH-RESULT: " + json.dumps({"gaps": gaps, "applied": applied}))
 

@@ -20,7 +20,6 @@ import collections
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKOUT = os.path.dirname(os.path.dirname(HERE))
+if os.path.dirname(HERE) not in sys.path:
+    sys.path.append(os.path.dirname(HERE))  # tests/, for procgroup
+from procgroup import run_in_group  # noqa: E402
 DEFAULT_TESTS = ["test_concurrent_futures.test_process_pool",
                  "test_concurrent_futures.test_shutdown",
                  "test_concurrent_futures.test_deadlock",
@@ -94,25 +96,15 @@ def run_once(python, tests, match, mode, shim_dir, overlay, deadline, timeout, l
         args += ["-m", pattern]
     started = time.monotonic()
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(args, env=env_for(mode, shim_dir, overlay), stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        timed_out = False
-        try:
-            proc.wait(timeout=deadline)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            proc.wait(timeout=60)
+        returncode, _, _, timed_out = run_in_group(args, deadline,
+                                                   env=env_for(mode, shim_dir, overlay),
+                                                   stdout=log, stderr=subprocess.STDOUT)
     with open(log_path, errors="replace") as log:
         output = log.read()
     result = RESULT.findall(output)
     failed = sorted({"%s (%s)" % (name, where) for _, name, where in CASE.findall(output)})
     return {"mode": mode, "seconds": time.monotonic() - started, "timed_out": timed_out,
-            "returncode": proc.returncode, "result": result[-1] if result else "no result",
+            "returncode": returncode, "result": result[-1] if result else "no result",
             "failed": failed, "log": log_path}
 
 

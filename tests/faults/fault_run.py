@@ -32,7 +32,6 @@ import errno
 import gc
 import json
 import multiprocessing as mp
-import multiprocessing.context
 import os
 import random
 import shutil
@@ -45,6 +44,9 @@ import traceback
 import weakref
 
 import fault_plan
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+import failing_start  # noqa: E402
 
 VERDICT_PREFIX = "FAULT-VERDICT: "
 HANG_WINDOW = float(os.environ.get("BACKPORT_FAULT_HANG_WINDOW", "30"))
@@ -105,7 +107,7 @@ SPAWN_FAILURE = {"fail_at": 0, "always": False, "count": 0}
 _spawn_lock = threading.Lock()
 
 
-def _start(process, base):
+def _before_start():
     # Only starts from the manager thread (replacements) fail: a start from submit() raising
     # would be the stdlib's own submit path, which the shim does not change.
     if threading.current_thread() is not threading.main_thread():
@@ -115,28 +117,6 @@ def _start(process, base):
         fail_at = SPAWN_FAILURE["fail_at"]
         if fail_at and (number == fail_at or (SPAWN_FAILURE["always"] and number > fail_at)):
             raise OSError(errno.EAGAIN, "injected failure of replacement start %d" % number)
-    base.start(process)
-
-
-class FailingSpawnProcess(mp.context.SpawnProcess):
-    def start(self):
-        _start(self, mp.context.SpawnProcess)
-
-
-class FailingSpawnContext(mp.context.SpawnContext):
-    Process = FailingSpawnProcess
-
-
-class FailingForkServerProcess(mp.context.ForkServerProcess):
-    def start(self):
-        _start(self, mp.context.ForkServerProcess)
-
-
-class FailingForkServerContext(mp.context.ForkServerContext):
-    Process = FailingForkServerProcess
-
-
-FAILING_CONTEXTS = {"spawn": FailingSpawnContext, "forkserver": FailingForkServerContext}
 
 
 # --- bookkeeping ----------------------------------------------------------------------------
@@ -300,7 +280,8 @@ class FaultRun:
         if spawn is None:
             return mp.get_context(method)
         SPAWN_FAILURE.update(fail_at=spawn["fail_at"], always=spawn["always"], count=0)
-        return FAILING_CONTEXTS[method]()
+        failing_start.before_start = _before_start
+        return failing_start.failing_context(method)
 
     def _build(self):
         kwargs = {"mp_context": self._context(),

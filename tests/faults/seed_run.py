@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import threading
@@ -31,6 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAULT_RUN = os.path.join(HERE, "fault_run.py")
 CHECKOUT = os.path.dirname(os.path.dirname(HERE))
+if os.path.dirname(HERE) not in sys.path:
+    sys.path.append(os.path.dirname(HERE))  # tests/, for procgroup
+from procgroup import run_in_group  # noqa: E402
 VERDICT_PREFIX = "FAULT-VERDICT: "
 DEADLINE = float(os.environ.get("BACKPORT_FAULT_DEADLINE", "150"))
 # "resource_tracker: There appear to be 3 leaked semaphore objects to clean up at shutdown"
@@ -98,18 +100,9 @@ def run_seed(seed, python=sys.executable, overlay=None, package_root=CHECKOUT,
     if start_method:
         args += ["--start-method", start_method]
     started = time.monotonic()
-    proc = subprocess.Popen(args, env=environment(overlay, package_root), cwd=HERE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    timed_out = False
-    try:
-        stdout, stderr = proc.communicate(timeout=deadline)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(proc)
-        stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        _kill_group(proc)  # a fork server or worker outliving the child
+    returncode, stdout, stderr, timed_out = run_in_group(
+        args, deadline, env=environment(overlay, package_root), cwd=HERE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     problems = []
     verdict = None
     lines = [line for line in stdout.splitlines() if line.startswith(VERDICT_PREFIX)]
@@ -120,20 +113,13 @@ def run_seed(seed, python=sys.executable, overlay=None, package_root=CHECKOUT,
         problems.append("killed at the %ss deadline" % deadline)
     elif verdict is None:
         problems.append("printed no verdict (exit status %s); stdout tail: %s"
-                        % (proc.returncode, stdout[-2000:]))
-    elif proc.returncode != 0 and not verdict["violations"]:
-        problems.append("exit status %s after a clean verdict" % proc.returncode)
+                        % (returncode, stdout[-2000:]))
+    elif returncode != 0 and not verdict["violations"]:
+        problems.append("exit status %s after a clean verdict" % returncode)
     problems += ["resource tracker: " + line.strip() for line in stderr.splitlines()
                  if LEAK.search(line)]
     return Judgement(seed, command(seed, python, overlay, package_root, start_method),
                      problems, verdict, stderr, time.monotonic() - started)
-
-
-def _kill_group(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class BatchRunner:

@@ -9,13 +9,15 @@ import concurrent.futures
 import gc
 import json
 import multiprocessing as mp
-import multiprocessing.context
 import operator
 import os
 import sys
 import threading
 import time
 import weakref
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+import failing_start  # noqa: E402
 
 HANG_WINDOW = float(os.environ.get("BACKPORT_TEST_HANG_WINDOW", "20"))
 RESULT_PREFIX = "SCENARIO-RESULT: "
@@ -25,33 +27,15 @@ ALLOWED_STARTS = 10 ** 6
 STARTS = []
 
 
-def _counted_start(process, base):
+def _counted_start():
     if len(STARTS) >= ALLOWED_STARTS:
         raise OSError(11, "injected failure: cannot start a worker process")
     STARTS.append(1)
-    base.start(process)
-
-
-class FailingSpawnProcess(mp.context.SpawnProcess):
-    def start(self):
-        _counted_start(self, mp.context.SpawnProcess)
-
-
-class FailingSpawnContext(mp.context.SpawnContext):
-    Process = FailingSpawnProcess
-
-
-class FailingForkServerProcess(mp.context.ForkServerProcess):
-    def start(self):
-        _counted_start(self, mp.context.ForkServerProcess)
-
-
-class FailingForkServerContext(mp.context.ForkServerContext):
-    Process = FailingForkServerProcess
 
 
 def counting_context(method):
-    return {"spawn": FailingSpawnContext, "forkserver": FailingForkServerContext}[method]()
+    failing_start.before_start = _counted_start
+    return failing_start.failing_context(method)
 
 
 def report_wait_return(started, gate, value):
