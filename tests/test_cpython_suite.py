@@ -43,6 +43,22 @@ pytestmark = pytest.mark.skipif(
     reason="this interpreter does not ship test.test_concurrent_futures")
 
 
+def known_upstream_hangs():
+    """regrtest -i patterns for tests that hang at random on this stdlib for a bug that is not
+    ours and that the stock interpreter has too.
+
+    gh-125451 (fixed in 3.12.8 and 3.13.1, not in 3.13.0): the manager thread holds the shutdown
+    lock while it joins the call queue's feeder thread, and the feeder, handling the pickling
+    error that test_processes_terminate provokes on purpose, waits for that lock. Detected by
+    the fix's own lock on _ThreadWakeup.
+    """
+    import concurrent.futures.process as process
+
+    wakeup_init = getattr(getattr(process, "_ThreadWakeup", None), "__init__", None)
+    names = getattr(getattr(wakeup_init, "__code__", None), "co_names", ("_lock",))
+    return [] if "_lock" in names else ["*test_processes_terminate*"]
+
+
 def regrtest(tmp_path, name, *, overlay, shim):
     site_dir = tmp_path / ("site-" + name)
     site_dir.mkdir()
@@ -51,7 +67,8 @@ def regrtest(tmp_path, name, *, overlay, shim):
         (site_dir / "sitecustomize.py").write_text(SITECUSTOMIZE)
     env = child_env(overlay, enabled=shim, extra={"BACKPORT_TEST_ACTIVE_LOG": str(log)})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (overlay, str(site_dir), PACKAGE_ROOT) if p)
-    done = run(["-m", "test", SUITE, "-m", MATCH, "-j2", "--timeout", "300"], env,
+    ignore = [arg for pattern in known_upstream_hangs() for arg in ("-i", pattern)]
+    done = run(["-m", "test", SUITE, "-m", MATCH, *ignore, "-j2", "--timeout", "300"], env,
                deadline=SUITE_DEADLINE, cwd=str(tmp_path))
     output = done.stdout + done.stderr
     assert not done.timed_out, "regrtest overran its deadline:\n" + output[-6000:]
@@ -64,7 +81,9 @@ def failures(output):
     """Test ids regrtest reports as failed (FAIL:/ERROR: lines), else the failing modules
     (a crash or a timeout reports no test id)."""
     found = set(re.findall(r"^(?:FAIL|ERROR): (\S+ \(\S+\))", output, re.M))
-    return found or set(re.findall(r"(test_concurrent_futures\.\w+) failed", output))
+    return found or set(re.findall(r"(test_concurrent_futures\.\w+) failed", output)) \
+        or set(re.findall(r"^\[[\d/]+\] (test_concurrent_futures\.\w+) worker non-zero",
+                          output, re.M))
 
 
 def test_cpython_process_pool_tests_pass_with_shim(tmp_path, stdlib, shipped_detection):
