@@ -7,8 +7,11 @@ tests/test_startup_files.py checks that the committed .pth matches this source.
 """
 import os
 
-# Runs inside site.py with only `sys` in its globals. It must never raise: a .pth line that
-# raises prints a traceback at every start, and a finder that raises breaks the user's import.
+# Runs inside site.py with only `sys` and `__name__` in its globals. It must never raise: a .pth
+# line that raises prints a traceback at every start, and a finder that raises breaks the user's
+# import. `__name__` gives the placeholder class and function a `__module__` (a class made
+# without one has none at all, and tools that list sys.meta_path read it): the start-up module
+# that the placeholder hands over to.
 PLACEHOLDER_SOURCE = '''\
 def find_spec(name, path=None, target=None):
     if name == "concurrent.futures.process":
@@ -37,7 +40,8 @@ PTH_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "backport_gh
 
 
 def pth_text():
-    return HEADER + "import sys; exec(%r, {'sys': sys})\n" % PLACEHOLDER_SOURCE
+    return HEADER + ("import sys; exec(%r, {'sys': sys, '__name__': 'backport_gh115634_startup'})\n"
+                     % PLACEHOLDER_SOURCE)
 
 
 if __name__ == "__main__":

@@ -340,6 +340,24 @@ def test_startup_and_hook_are_silent(venv, value, workdir):
         assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), done.describe()
 
 
+def test_meta_path_finders_of_ours_look_like_any_other(venv, workdir):
+    # Tools list sys.meta_path by type(finder).__module__ / __qualname__ and repr(); the .pth
+    # line's placeholder must answer like a class defined in a module, and be gone (with our
+    # hook) once the pool module is imported.
+    code = ("import sys, json\n"
+            "def names(): return [type(f).__module__ + '.' + type(f).__qualname__ + repr(f)[:0]"
+            " for f in sys.meta_path]\n"
+            "before = names()\n"
+            "import concurrent.futures.process\n"
+            "print(json.dumps([before, names()]))\n")
+    done = venv.run(["-c", code], cwd=workdir, deadline=60)
+    assert done.returncode == 0 and done.stderr == "", done.describe()
+    before, after = json.loads(done.stdout)
+    ours = [name for name in before if name.startswith("backport_gh115634")]
+    assert len(ours) == 1, before
+    assert not [name for name in after if name.startswith("backport_gh115634")], after
+
+
 def test_a_failing_hook_is_recorded_not_raised(venv, tmp_path, shipped_detection, workdir):
     # A package that cannot be imported (shadowed here by a broken one on PYTHONPATH) makes the
     # hook fail when the pool module is imported: the import still succeeds, silently, and the
