@@ -22,17 +22,24 @@ import venvs
 GOAL = 1.02
 
 
-_MODULES = ("import sys, json, concurrent.futures.process; "
-            "print(json.dumps(sorted(sys.modules)))")
+# The modules of a main process that imported the pool, and of one of its spawn workers (the
+# worker's list comes back from a builtin, eval, since a -c program has no importable functions).
+_MODULES = """\
+import json, multiprocessing, sys, concurrent.futures.process as process
+with process.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    worker = pool.submit(eval, "sorted(__import__('sys').modules)").result(timeout=60)
+print(json.dumps({"main": sorted(sys.modules), "worker": worker}))
+"""
 
 
-def added_on_worker_path(with_pkg, without_pkg, env):
-    """Modules a process has after importing concurrent.futures.process (as every worker does)
-    with the package installed and not without it: what the hook and apply() cost there."""
-    found = [set(json.loads(subprocess.run([python, "-c", _MODULES], env=env, check=True,
-                                           capture_output=True, text=True, timeout=60).stdout))
+def added_by_package(with_pkg, without_pkg, env):
+    """{"main": [...], "worker": [...]}: modules a process has with the package installed and
+    not without it, in a main process that imports the pool and in one of its pool workers."""
+    found = [json.loads(subprocess.run([python, "-c", _MODULES], env=env, check=True,
+                                       capture_output=True, text=True, timeout=120).stdout)
              for python in (with_pkg, without_pkg)]
-    return sorted(found[0] - found[1])
+    return {where: sorted(set(found[0][where]) - set(found[1][where]))
+            for where in ("main", "worker")}
 
 
 def main(argv=None):
@@ -88,8 +95,10 @@ def main(argv=None):
         if not applied.get("with"):
             print("note: the shim was not applied in the venv with the package under %s "
                   "(an unaffected stdlib?): the comparison then only covers the hook" % method)
-    print("modules the package adds once concurrent.futures.process is imported: %s\n"
-          % ", ".join(added_on_worker_path(with_pkg, without_pkg, env)))
+    added = added_by_package(with_pkg, without_pkg, env)
+    print("modules the package adds to a main process that imports the pool: %s"
+          % ", ".join(added["main"]))
+    print("modules the package adds to a pool worker (spawn): %s\n" % ", ".join(added["worker"]))
     print(measure.table(["start method", "with: median ms", "without: median ms",
                          "with: p90 ms", "without: p90 ms", "time ratio", "paired ratio",
                          "goal"], rows))
