@@ -1,35 +1,29 @@
 """Start-up activation of backport_gh115634.
 
-This module runs in every Python process of an environment that has the package installed,
-worker processes included. So it stays tiny and silent: it imports nothing beyond ``sys`` and
-``os`` (both already loaded when ``site`` runs), never raises and never prints.
+This module runs in every Python process of an environment that has the package installed (from
+``backport_gh115634.pth``, ``backport_gh115634.start`` or a ``sitecustomize``), worker processes
+included. So it stays tiny and silent: it imports nothing beyond ``sys`` and ``os`` (both already
+loaded when ``site`` runs), never raises, never prints, and does no work until
+``concurrent.futures.process`` is imported. Then a one-shot import hook decides what to do:
 
-How it is reached:
+- a stdlib whose shape can never be patched (fixed upstream, or without ``max_tasks_per_child``):
+  nothing, and the package stays unimported (``status()`` still inspects the stdlib if asked);
+- a multiprocessing child still unpickling its task (a spawn or forkserver pool worker): nothing
+  yet; the fix is applied when that process first constructs a ``ProcessPoolExecutor`` of its
+  own, which most workers never do;
+- otherwise: hand the module to ``backport_gh115634._patch``, which patches what is missing.
 
-- ``backport_gh115634.pth`` does not import it. Its line puts a placeholder finder on
-  ``sys.meta_path`` that imports this module only when ``concurrent.futures.process`` is first
-  imported, so a process that never uses the pool pays for no module of ours (importing any one
-  module from disk costs about 1 ms on a small machine, 4 % of ``python -c pass``). The
-  placeholder calls ``take_over()``.
-- ``backport_gh115634.start`` (PEP 829, Python 3.15+) and the documented ``sitecustomize`` line
-  call ``activate()`` directly.
+Its name and ``activate()`` are a permanent interface: an old ``.pth`` may call a newer package.
 
-Either way a one-shot import hook then hands the pool module to ``backport_gh115634._patch``,
-which decides what, if anything, needs patching. Two cases skip even that import: a stdlib whose
-shape can never be patched (fixed upstream, or without ``max_tasks_per_child``), and a
-multiprocessing child that is still unpickling its task (a pool worker): there the patch waits
-until the process constructs a ``ProcessPoolExecutor`` of its own, which most workers never do.
-
-Its name, ``activate()`` and ``take_over()`` are a permanent interface: an old ``.pth`` may call
-a newer package.
+(A ``.pth`` line that defers even importing this module, by exec'ing a placeholder finder's
+source, was measured and dropped: compiling that source at every start cost more than
+importing this module's cached bytecode. See BENCHMARKS.md, benchmark 1.)
 """
 import os
 import sys
 
 ENV_VAR = "BACKPORT_GH115634"
 TARGET = "concurrent.futures.process"
-# The class attribute that marks the .pth line's placeholder finder; its value is the source.
-PENDING_MARK = "backport_gh115634_source"
 
 # How activation was asked for, in order ("startup hook", "sitecustomize", "import").
 requested_by = []
@@ -81,35 +75,6 @@ def activate(source="startup hook"):
     except Exception as exc:  # a start-up hook must never take the interpreter down
         hook_error = "%s: %s" % (type(exc).__name__, exc)
         return False
-
-
-def take_over(fullname, path=None, target=None):
-    """Called by the .pth line's placeholder finder when concurrent.futures.process is first
-    imported: activate as the placeholder asked, then find the module through our hook."""
-    _adopt_pending()
-    if fullname != TARGET or TARGET in sys.modules:
-        return None
-    finder = _finder
-    if finder is not None:
-        return finder.find_spec(fullname, path, target)
-    # Not hooked (switched off by BACKPORT_GH115634=0): still answer, because the import system
-    # is iterating over sys.meta_path, and removing the placeholder shifted the finder after it
-    # into the place just visited.
-    return _find_behind_us(fullname, path, target)
-
-
-def _adopt_pending():
-    """Replace the .pth line's placeholder finders (if any) by a real activate() call each."""
-    try:
-        pending = [finder for finder in sys.meta_path
-                   if isinstance(getattr(type(finder), PENDING_MARK, None), str)]
-        for finder in pending:
-            sys.meta_path.remove(finder)
-        for finder in pending:
-            activate(getattr(type(finder), PENDING_MARK))
-    except Exception as exc:
-        global hook_error
-        hook_error = "%s: %s" % (type(exc).__name__, exc)
 
 
 def _install_hook(loud):
@@ -220,15 +185,10 @@ def _undefer():
             cls.__init__ = original
 
 
-def _ours(finder):
-    return isinstance(finder, _PostImportFinder) \
-        or isinstance(getattr(type(finder), PENDING_MARK, None), str)
-
-
 def _find_behind_us(fullname, path, target):
     """The spec the other meta path finders give for fullname (None if none does)."""
     for finder in list(sys.meta_path):
-        if _ours(finder):
+        if isinstance(finder, _PostImportFinder):
             continue
         find_spec = getattr(finder, "find_spec", None)
         if find_spec is not None:
@@ -275,8 +235,3 @@ class _ChainedLoader:
             spec.loader = self.loader
         self.loader.exec_module(module)
         _fire(module)
-
-
-# Imported by something other than the placeholder (the package, a sitecustomize line) while a
-# placeholder waits: take its place now, so status() sees how activation was asked for.
-_adopt_pending()
