@@ -1,7 +1,8 @@
 """Benchmark 5: replacement latency. From a worker's exit at its max_tasks_per_child limit to
 its replacement running the next task (median and p95 over the recycles), split into the result
-reaching the parent and the rest, against the bare cost of ending one process and starting the
-next with the same context.
+reaching the parent and the rest; against multiprocessing.Pool(maxtasksperchild=1) doing the
+same, and against the bare cost of ending one process and starting the next with the same
+context.
 
     python benchmarks/bench_replacement.py --python /root/.pyenv/versions/3.12.1/bin/python3.12
     python benchmarks/bench_replacement.py --python /opt/cpython/3.14/bin/python3.14
@@ -24,7 +25,7 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=["spawn", "forkserver"])
     parser.add_argument("--prefix-overlay", choices=["auto", "yes", "no"], default="auto")
     parser.add_argument("--preload", action="store_true",
-                        help="forkserver: the fork server preloads concurrent.futures.process")
+                        help="forkserver: the fork server preloads each pool's module")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 block of 10")
     args = parser.parse_args(argv)
     if args.quick:
@@ -33,13 +34,15 @@ def main(argv=None):
     shipped, variants = children.executor_variants(args.python, args.prefix_overlay)
     runs = [(variant.name, ["executor", "--apply"] if variant.apply else ["executor"],
              children.checkout_env(variant.overlay)) for variant in variants]
+    runs.append(("mp.Pool", ["mp-pool"], children.checkout_env()))
     runs.append(("bare", ["bare"], children.checkout_env()))
     print("Benchmark 5: replacement latency, %s, %d recycles x %d blocks%s%s" % (
         shipped["python"], args.recycles, args.blocks,
-        ", forkserver preloads concurrent.futures.process" if args.preload else "",
+        ", forkserver preloads each pool's module" if args.preload else "",
         " (QUICK: not a measurement)" if args.quick else ""))
     for variant in variants:
         print("  %-13s %s" % (variant.name, variant.description))
+    print("  %-13s multiprocessing.Pool(1, maxtasksperchild=1), apply_async()" % "mp.Pool")
     print("  %-13s bare Process start()+join() in a loop, same context\n" % "bare")
 
     rows = []

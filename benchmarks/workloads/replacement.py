@@ -1,5 +1,6 @@
 """Child of bench_replacement.py:
-``replacement.py CONTENDER METHOD RECYCLES [--apply] [--preload]``.
+``replacement.py CONTENDER METHOD RECYCLES [--apply] [--preload]``, CONTENDER one of executor,
+mp-pool, bare.
 
 executor: a one-worker ProcessPoolExecutor(max_tasks_per_child=1) with RECYCLES + 1 tasks queued
 at once, so each worker exits at its limit right after one task and its replacement runs the
@@ -10,6 +11,11 @@ in the result) stamps the moment the parent has the result. Per recycle:
     to_parent = result in the parent - task's end (result transfer, manager wake-up)
     to_next  = next task's start - result in the parent (join the exited worker, start the
                replacement, its bootstrap and imports, fetching the next task)
+
+mp-pool: the same with multiprocessing.Pool(1, maxtasksperchild=1) and apply_async(); its
+result handler thread runs the callback that stamps the result's arrival. Its replacement path
+(the pool's worker-handler thread notices the exit and starts a new process) is the reference the
+executor's is compared with in benchmark 4(b).
 
 bare: the floor for the same thing: a process runs an empty target that stamps its start and end
 into a file, the parent joins it and starts the next one with the same context. gap as above;
@@ -54,12 +60,31 @@ def executor_gaps(context, recycles):
         futures.append(future)
     stamps = [future.result(timeout=600) for future in futures]
     executor.shutdown(wait=True)
+    return split_gaps(stamps, received)
+
+
+def split_gaps(stamps, received):
     gaps = {"gap": [], "to_parent": [], "to_next": []}
     for (index, _, end), (_, next_start, _) in zip(stamps, stamps[1:]):
         gaps["gap"].append(next_start - end)
         gaps["to_parent"].append(received[index] - end)
         gaps["to_next"].append(next_start - received[index])
     return gaps
+
+
+def mp_pool_gaps(context, recycles):
+    received = {}
+
+    def on_done(stamped):
+        received[stamped[0]] = time.monotonic()
+
+    pool = context.Pool(1, maxtasksperchild=1)
+    results = [pool.apply_async(stamp, (index,), callback=on_done)
+               for index in range(recycles + 1)]
+    stamps = [result.get(timeout=600) for result in results]
+    pool.close()
+    pool.join()
+    return split_gaps(stamps, received)
 
 
 def bare_gaps(context, recycles):
@@ -81,14 +106,18 @@ def bare_gaps(context, recycles):
     return gaps
 
 
+GAPS = {"executor": executor_gaps, "mp-pool": mp_pool_gaps, "bare": bare_gaps}
+PRELOAD = {"executor": "concurrent.futures.process", "mp-pool": "multiprocessing.pool"}
+
+
 def main(argv):
     contender, method, recycles = argv[0], argv[1], int(argv[2])
     # With --preload, workers are forked with the executor's modules loaded (BENCHMARKS.md).
-    preload = "concurrent.futures.process" if contender == "executor" else None
+    preload = PRELOAD.get(contender)
     from prepared_context import prepared_context  # not at top: workers import this file
 
     context, applied = prepared_context(method, argv, preload, stamp)
-    gaps = (executor_gaps if contender == "executor" else bare_gaps)(context, recycles)
+    gaps = GAPS[contender](context, recycles)
     print("BENCH-RESULT: " + json.dumps({"gaps": gaps, "applied": applied}))
 
 
