@@ -23,9 +23,6 @@ import operator
 import sys
 import time
 
-PRELOAD = {"executor": "concurrent.futures.process", "mp-pool": "multiprocessing.pool",
-           "pebble": "pebble"}
-
 
 def run_share(count):
     for i in range(count):
@@ -91,7 +88,7 @@ def main(argv):
     workers, per_child, tasks = int(workers), int(per_child), int(tasks)
     from prepared_context import prepared_context  # not at top: workers import this file
 
-    context, applied = prepared_context(method, argv, PRELOAD.get(contender), run_share)
+    context, applied = prepared_context(method, argv, contender, run_share)
     started = time.perf_counter()
     RUNS[contender](context, workers, per_child, tasks)
     elapsed = time.perf_counter() - started

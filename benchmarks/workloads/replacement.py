@@ -107,16 +107,13 @@ def bare_gaps(context, recycles):
 
 
 GAPS = {"executor": executor_gaps, "mp-pool": mp_pool_gaps, "bare": bare_gaps}
-PRELOAD = {"executor": "concurrent.futures.process", "mp-pool": "multiprocessing.pool"}
 
 
 def main(argv):
     contender, method, recycles = argv[0], argv[1], int(argv[2])
-    # With --preload, workers are forked with the executor's modules loaded (BENCHMARKS.md).
-    preload = PRELOAD.get(contender)
     from prepared_context import prepared_context  # not at top: workers import this file
 
-    context, applied = prepared_context(method, argv, preload, stamp)
+    context, applied = prepared_context(method, argv, contender, stamp)
     gaps = GAPS[contender](context, recycles)
     print("BENCH-RESULT: " + json.dumps({"gaps": gaps, "applied": applied}))
 
