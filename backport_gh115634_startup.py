@@ -1,24 +1,18 @@
-"""Start-up activation of backport_gh115634.
+"""Start-up activation of backport_gh115634: the env check, the record of how activation was asked
+for, and a one-shot import hook. Nothing else.
 
-This module runs in every Python process of an environment that has the package installed (from
-``backport_gh115634.pth``, ``backport_gh115634.start`` or a ``sitecustomize``), worker processes
-included. So it stays tiny and silent: it imports nothing beyond ``sys`` and ``os`` (both already
-loaded when ``site`` runs), never raises, never prints, and does no work until
-``concurrent.futures.process`` is imported. Then a one-shot import hook decides what to do:
-
-- a stdlib whose shape can never be patched (fixed upstream, or without ``max_tasks_per_child``):
-  nothing, and the package stays unimported (``status()`` still inspects the stdlib if asked);
-- a multiprocessing child still unpickling its task (a spawn or forkserver pool worker): nothing
-  yet; the fix is applied when that process first constructs a ``ProcessPoolExecutor`` of its
-  own, which most workers never do;
-- otherwise: hand the module to ``backport_gh115634._patch``, which patches what is missing.
+``backport_gh115634.pth`` imports this module only on a release that may need the fix (its line
+tests ``sys.version_info`` first), or anywhere when ``BACKPORT_GH115634=1`` is set; a
+``sitecustomize`` line or ``import backport_gh115634`` imports it too. It runs in every process of
+such an environment, pool workers included, so it imports nothing (``_thread``, ``os`` and ``sys``
+are loaded before ``site`` runs), never raises, never prints, and does no work until
+``concurrent.futures.process`` is imported. Then the hook removes itself and hands the module to
+the package (``backport_gh115634._hook.on_import``), which decides whether to apply, defer or skip
+the fix: the one call from here into the package, made lazily.
 
 Its name and ``activate()`` are a permanent interface: an old ``.pth`` may call a newer package.
-
-(A ``.pth`` line that defers even importing this module, by exec'ing a placeholder finder's
-source, was measured and dropped: compiling that source at every start cost more than
-importing this module's cached bytecode. See BENCHMARKS.md, benchmark 1.)
 """
+import _thread
 import os
 import sys
 
@@ -27,21 +21,21 @@ TARGET = "concurrent.futures.process"
 
 # How activation was asked for, in order ("startup hook", "sitecustomize", "import").
 requested_by = []
+# The source of every activate() call, repeats included (site may read a .pth twice). Read by
+# the doctor and tests.
+calls = []
 # Why the fix is not active although the package is installed, if it is not.
 disabled_by_env = False
 bad_env_value = None
-# An exception the hook caught, as text; shown by status() and the doctor instead of being raised.
+# An exception caught here, as text; shown by status() and the doctor instead of being raised.
 hook_error = None
-# The source of every activate() call, repeats included: start-up files that both ran (a .pth
-# import line and its .start entry point) would show here twice. Read by the doctor and tests.
-calls = []
+# The thread handing the module to the package right now: its import of the package is ours,
+# not the user's (thread-local in effect, so another thread's `import backport_gh115634` counts).
+firing = None
+fired = False
 
+_lock = _thread.allocate_lock()
 _finder = None
-_fired = False
-# True while the hook imports the package: that import is ours, not the user's.
-firing = False
-# (class, its own __init__, our stand-in) while applying waits for the first executor.
-_deferred = None
 
 
 def env_enabled():
@@ -57,165 +51,86 @@ def env_enabled():
 
 
 def activate(source="startup hook"):
-    """Arrange for the fix to be applied when concurrent.futures.process is (or was) imported.
+    """Arrange for the package to see concurrent.futures.process once it is (or was) imported.
 
     Idempotent and safe to call from any thread; returns True when the fix is (to be) applied,
     False when BACKPORT_GH115634=0 switched it off. Never raises.
     """
-    global disabled_by_env, hook_error
+    global disabled_by_env, hook_error, _finder
     try:
         calls.append(source)
         if not env_enabled():
             disabled_by_env = True
             return False
-        if source not in requested_by:
-            requested_by.append(source)
-        _install_hook(loud=source == "import")
+        with _lock:
+            if source not in requested_by:
+                requested_by.append(source)
+            if not fired and TARGET not in sys.modules and _finder is None:
+                _finder = _PostImportFinder()
+                sys.meta_path.insert(0, _finder)
+        if fired or TARGET in sys.modules:
+            # Imported before us, or by another thread while we looked: the package waits for
+            # that import to finish. After the hook fired, a later call (an explicit import, say)
+            # is handed over again so the package can act on it.
+            _hand_over(None)
         return True
     except Exception as exc:  # a start-up hook must never take the interpreter down
         hook_error = "%s: %s" % (type(exc).__name__, exc)
         return False
 
 
-def _install_hook(loud):
-    global _finder
-    if _fired:
-        # An explicit `import backport_gh115634` after the hook fired: apply now (it may have
-        # been deferred or skipped), and this time warn about a stdlib we do not recognise.
-        if loud:
-            _apply(sys.modules.get(TARGET), quiet=False)
-        return
-    module = sys.modules.get(TARGET)
-    if module is not None:
-        _fire(module)
-        return
-    if _finder is None:
-        _finder = _PostImportFinder()
-        sys.meta_path.insert(0, _finder)
-
-
 def _fire(module):
-    """Called once, right after concurrent.futures.process has executed."""
-    global _fired, _finder
-    if _fired:
-        return
-    _fired = True
-    if _finder is not None:
+    """Mark the hook fired, exactly once; True for the caller that did."""
+    global fired, _finder
+    with _lock:
+        if fired:
+            return False
+        fired = True
+        finder, _finder = _finder, None
+    if finder is not None:
         try:
-            sys.meta_path.remove(_finder)
+            sys.meta_path.remove(finder)
         except ValueError:
             pass
-        _finder = None
-    # Only an explicit `import backport_gh115634` may warn; start-up activation runs in every
-    # process (workers too) and stays silent: status() and the doctor report.
-    if "import" in requested_by:
-        _apply(module, quiet=False)
-    elif _never_patched(module):
-        return
-    elif _bootstrapping_child():
-        _defer(module)
-    else:
-        _apply(module, quiet=True)
+    return True
 
 
-def _apply(module, quiet):
-    global hook_error, firing
-    _undefer()
-    firing = True
+def _hand_over(module):
+    """The one call into the package. module is None when it is not known to be complete."""
+    global firing, hook_error
+    _fire(module)
+    previous, firing = firing, _thread.get_ident()
     try:
-        from backport_gh115634 import _patch
+        from backport_gh115634 import _hook
 
-        _patch.apply(module, quiet=quiet)
+        _hook.on_import(module)
     except Exception as exc:
         hook_error = "%s: %s" % (type(exc).__name__, exc)
     finally:
-        firing = False
-
-
-def _never_patched(module):
-    """True where backport_gh115634._detect could only answer "nothing to patch": the manager
-    thread replaces workers itself (fixed upstream), or the executor has no max_tasks_per_child
-    (before 3.11). There the hook leaves the package unimported; status() still detects."""
-    try:
-        if callable(getattr(module._ExecutorManagerThread, "_replace_dead_worker", None)):
-            return True
-        return "max_tasks_per_child" not in module.ProcessPoolExecutor.__init__.__code__.co_varnames
-    except Exception:
-        return False  # something unusual: let the package look at it
-
-
-def _bootstrapping_child():
-    """True in a multiprocessing child still unpickling its task, as a pool worker does when it
-    imports the pool module. Such a process needs the fix only if it makes a pool of its own."""
-    mp_process = sys.modules.get("multiprocessing.process")
-    if mp_process is None:
-        return False
-    try:
-        return bool(getattr(mp_process.current_process(), "_inheriting", False))
-    except Exception:
-        return False
-
-
-def _defer(module):
-    """Apply the fix when this process first constructs a ProcessPoolExecutor, not now."""
-    global _deferred
-    try:
-        cls = module.ProcessPoolExecutor
-        original = cls.__dict__["__init__"]
-    except Exception:
-        _apply(module, quiet=True)
-        return
-
-    def __init__(self, *args, **kwargs):
-        _apply(module, quiet=True)  # puts the original __init__ back first
-        return original(self, *args, **kwargs)
-
-    __init__.__wrapped__ = original  # inspect.signature() shows the real parameters
-    __init__.__doc__ = original.__doc__
-    _deferred = (cls, original, __init__)
-    cls.__init__ = __init__
-
-
-def _undefer():
-    global _deferred
-    deferred, _deferred = _deferred, None
-    if deferred is not None:
-        cls, original, stand_in = deferred
-        if cls.__dict__.get("__init__") is stand_in:
-            cls.__init__ = original
-
-
-def _find_behind_us(fullname, path, target):
-    """The spec the other meta path finders give for fullname (None if none does)."""
-    for finder in list(sys.meta_path):
-        if isinstance(finder, _PostImportFinder):
-            continue
-        find_spec = getattr(finder, "find_spec", None)
-        if find_spec is not None:
-            spec = find_spec(fullname, path, target)
-            if spec is not None:
-                return spec
-    return None
+        firing = previous
 
 
 class _PostImportFinder:
-    """A meta path finder that only wraps the loader of concurrent.futures.process.
-
-    It finds the module through the finders behind it, then chains a loader that runs the
-    real one and afterwards hands the executed module to _fire().
-    """
+    """A meta path finder that only wraps the loader of concurrent.futures.process: it finds the
+    module through the finders behind it and chains a loader that runs the real one first."""
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != TARGET or _fired:
+        if fullname != TARGET or fired:
             return None
-        spec = _find_behind_us(fullname, path, target)
-        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _ChainedLoader(spec.loader)
-        return spec
+        for finder in list(sys.meta_path):
+            find_spec = getattr(finder, "find_spec", None)
+            if finder is self or isinstance(finder, _PostImportFinder) or find_spec is None:
+                continue
+            spec = find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _ChainedLoader(spec.loader)
+                return spec
+        return None
 
 
 class _ChainedLoader:
-    """Runs the real loader, puts it back in place, then fires the hook."""
+    """Runs the real loader, puts it back in place, then hands the module over."""
 
     def __init__(self, loader):
         self.loader = loader
@@ -234,4 +149,5 @@ class _ChainedLoader:
         if spec is not None and spec.loader is self:
             spec.loader = self.loader
         self.loader.exec_module(module)
-        _fire(module)
+        if not fired:
+            _hand_over(module)

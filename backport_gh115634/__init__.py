@@ -5,6 +5,8 @@ strands queued work when a worker retires, on interpreters whose stdlib still ha
 imported (or at once if it already is). ``BACKPORT_GH115634=0`` turns that off; ``apply()`` still
 works. On a stdlib that is already fixed, or that has no ``max_tasks_per_child``, nothing changes.
 """
+import _thread
+
 import backport_gh115634_startup as _startup
 
 __version__ = "0.1.0"
@@ -18,9 +20,9 @@ class BackportWarning(RuntimeWarning):
 
 def apply():
     """Patch what this stdlib lacks (idempotent, thread-safe) and return ``status()``."""
-    from backport_gh115634 import _patch
+    from backport_gh115634 import _hook, _patch
 
-    _patch.apply()
+    _hook.apply_now()
     return _patch.status()
 
 
@@ -39,8 +41,8 @@ def status():
 
 
 def _activate_on_import():
-    # The import hook imports this package too, to reach _patch: that is not the user's import.
-    if _startup.firing or _startup.disabled_by_env:
+    # The start-up hook imports this package too, to reach _hook: that is not the user's import.
+    if _startup.firing == _thread.get_ident() or _startup.disabled_by_env:
         return
     _startup.activate("import")
     if _startup.bad_env_value is not None:

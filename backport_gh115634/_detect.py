@@ -26,7 +26,17 @@ PRE_FIX = "pre-fix"  # manager loop calls executor._adjust_process_count() after
 FIX_1_ONLY = "fix-1-only"  # late 3.13.x: executor._replace_dead_worker(), none of the hardening
 UPSTREAM = "upstream"  # the manager thread owns _replace_dead_worker (3.14.7+, 3.15)
 NO_RECYCLING = "no-recycling"  # before 3.11: no max_tasks_per_child, nothing to fix
+# A release that shipped the fix (3.14.7+, 3.15.0, every later one) with a process.py we do not
+# recognise: a refactor, not the bug. Nothing to patch and nothing to warn about.
+FIXED_RELEASE = "fixed-release"
 UNKNOWN = "unknown"
+
+# The releases that may ship the bug, for cross-checks: 3.11.0 up to 3.14.6, and 3.15's
+# pre-releases (the fix landed in 3.15.0b4; rc and b4 are checked by shape, like any other).
+# The .pth line (startup/backport_gh115634.pth) has its own copy, since it may import nothing;
+# tests check the two agree on every row.
+FIRST_AFFECTED = (3, 11)
+FIXED_IN = ((3, 14, 7), (3, 15, 0, "final"))
 
 # What the patch relies on, checked before anything is replaced.
 _MANAGER_METHODS = ("run", "wait_result_broken_or_wakeup", "is_shutting_down", "terminate_broken")
@@ -77,7 +87,33 @@ def _args(function):
     return code.co_varnames[:code.co_argcount]
 
 
-def _unknown(reason):
+def release_may_be_affected(version):
+    """True for the releases the start-up hook must look at (and the .pth line imports us on)."""
+    version = tuple(version)
+    return FIRST_AFFECTED <= version[:2] and not release_has_fix(version)
+
+
+def release_has_fix(version):
+    """3.14.7 and later 3.14.x, 3.15.0 final and later, and every release after 3.15."""
+    version = tuple(version)
+    release_level = version[3] if len(version) > 3 else "final"
+    if version[:2] == (3, 14):
+        return version[:3] >= FIXED_IN[0][:3]
+    if version[:2] == (3, 15):
+        return release_level == "final"
+    return version[:2] > (3, 15)
+
+
+def _unknown(reason, version, has_forced=False):
+    """An unrecognised shape: a warning where the release may have the bug; where it shipped the
+    fix, the release carries it by definition and the shape is a refactor we do not know."""
+    if release_has_fix(version):
+        fixes = dict.fromkeys(FIXES, NATIVE)
+        fixes["forced-shutdown"] = NATIVE if has_forced else NOT_APPLICABLE
+        return Detection(FIXED_RELEASE, fixes, (
+            "Python %d.%d.%d was released with the fix, so this stdlib carries it; its "
+            "concurrent.futures.process is a shape this package does not recognise (%s), so it "
+            "was left as it is" % (tuple(version[:3]) + (reason,))))
     return Detection(UNKNOWN, dict.fromkeys(FIXES, MISSING), reason)
 
 
@@ -113,20 +149,24 @@ def detect(process, version=None):
     manager_cls = getattr(process, "_ExecutorManagerThread", None)
     if executor_cls is None or manager_cls is None:
         return _unknown("concurrent.futures.process has no ProcessPoolExecutor or "
-                        "_ExecutorManagerThread")
+                        "_ExecutorManagerThread", version)
     has_forced = callable(getattr(executor_cls, "_force_shutdown", None))
     forced_state = MISSING if has_forced else NOT_APPLICABLE
 
-    if "max_tasks_per_child" not in _code(executor_cls.__init__).co_varnames:
-        if version[:2] < (3, 11):
+    init_code = _code(executor_cls.__init__)
+    if init_code is None or "max_tasks_per_child" not in init_code.co_varnames:
+        if version[:2] < FIRST_AFFECTED:
             return Detection(NO_RECYCLING, dict.fromkeys(FIXES, NOT_APPLICABLE),
                              "this stdlib has no max_tasks_per_child, so it cannot have the bug")
         return _unknown("Python %d.%d has no max_tasks_per_child, which 3.11+ should have"
-                        % version[:2])
+                        % version[:2], version, has_forced)
 
     run_names = _names(manager_cls, "run")
     if callable(getattr(manager_cls, "_replace_dead_worker", None)):
-        return _detect_upstream(manager_cls, executor_cls, has_forced)
+        detection = _detect_upstream(manager_cls, executor_cls, has_forced)
+        if detection.shape == UNKNOWN:
+            return _unknown(detection.reason, version, has_forced)
+        return detection
 
     if callable(getattr(executor_cls, "_replace_dead_worker", None)) \
             and "_replace_dead_worker" in run_names:
@@ -134,22 +174,25 @@ def detect(process, version=None):
         expected = version[:2] == (3, 13)
         found = "the gh-115634 fix without its later hardening (as in late 3.13.x)"
     elif "_adjust_process_count" in run_names and "_idle_worker_semaphore" in run_names:
+        # Patched by its code on any release from 3.11 on: a pre-fix stdlib on a release that
+        # shipped the fix was replaced or overlaid, and still has the bug.
         shape, fixes = PRE_FIX, {"gh-115634": MISSING}
-        expected = (3, 11) <= version[:2] <= (3, 15)
+        expected = FIRST_AFFECTED <= version[:2]
         found = "the pre-fix worker replacement (gh-115634 and its follow-ups all missing)"
     else:
         return _unknown("the manager thread's worker-exit path is neither the pre-fix one nor "
-                        "a fixed one we know")
+                        "a fixed one we know", version, has_forced)
     if not expected:
-        return _unknown("found %s, which Python %d.%d never shipped" % ((found,) + version[:2]))
+        return _unknown("found %s, which Python %d.%d never shipped" % ((found,) + version[:2]),
+                        version, has_forced)
     lacking = _missing_seams(process, executor_cls, manager_cls)
     if lacking:
         return _unknown("found %s, but not what the patch relies on: %s"
-                        % (found, ", ".join(lacking)))
+                        % (found, ", ".join(lacking)), version, has_forced)
     fixes.update({"gh-119592": MISSING, "gh-152967": MISSING, "failed-spawn": MISSING,
                   "forced-shutdown": forced_state})
     reason = "this stdlib has %s" % found
-    if _release_says_fixed(version):
+    if release_has_fix(version):
         reason += ("; Python %d.%d.%d was released with the fix, so this stdlib was replaced or "
                    "overlaid: going by its code" % version[:3])
     return Detection(shape, fixes, reason)
@@ -172,10 +215,3 @@ def _detect_upstream(manager_cls, executor_cls, has_forced):
         return Detection(UNKNOWN, fixes, "the manager thread replaces workers itself (upstream "
                          "shape) but lacks %s; a shape we cannot patch" % ", ".join(partial))
     return Detection(UPSTREAM, fixes, "this stdlib already has the upstream fix")
-
-
-def _release_says_fixed(version):
-    """3.14.7+ and 3.15.0 final shipped the upstream fix."""
-    release_level = version[3] if len(version) > 3 else "final"
-    return (version[:2] == (3, 14) and tuple(version[:3]) >= (3, 14, 7)
-            or version[:2] == (3, 15) and release_level == "final")

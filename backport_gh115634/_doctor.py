@@ -136,13 +136,10 @@ def build_parser():
 # --- what this process knows ----------------------------------------------------------------
 
 def _startup_files():
-    """The start-up files next to backport_gh115634_startup.py: {"pth": path or None, ...}."""
+    """The start-up file next to backport_gh115634_startup.py: {"pth": path or None}."""
     where = os.path.dirname(os.path.abspath(_startup.__file__))
-    found = {}
-    for suffix in ("pth", "start"):
-        path = os.path.join(where, "backport_gh115634." + suffix)
-        found[suffix] = path if os.path.isfile(path) else None
-    return found
+    path = os.path.join(where, "backport_gh115634.pth")
+    return {"pth": path if os.path.isfile(path) else None}
 
 
 def _in_site_directory(path):
@@ -156,11 +153,14 @@ def _in_site_directory(path):
     return any(os.path.normcase(os.path.realpath(d)) == here for d in directories if d)
 
 
-def _hook_file(files):
-    """Which start-up file ran the hook here: on 3.15+ (PEP 829) a .start replaces its .pth."""
-    if sys.version_info >= (3, 15) and files["start"]:
-        return "backport_gh115634.start"
-    return "backport_gh115634.pth"
+def _pth_stands_down(files):
+    """True where the installed .pth line imports nothing by design: a release that shipped the
+    fix, and BACKPORT_GH115634 is not 1 (the line's own test; tests check the two agree)."""
+    if not files["pth"] or sys.flags.no_site:
+        return False
+    if _detect.release_may_be_affected(sys.version_info):
+        return False
+    return os.environ.get(_startup.ENV_VAR, "").strip() not in ("1", "0")
 
 
 def describe_activation():
@@ -172,11 +172,12 @@ def describe_activation():
     files = _startup_files()
     sources = list(_startup.requested_by)
     calls = list(_startup.calls)
-    automatic = "startup hook" in sources or "sitecustomize" in sources
+    standing_down = "startup hook" not in calls and _pth_stands_down(files)
+    automatic = standing_down or "startup hook" in sources or "sitecustomize" in sources
     shown = []
     for source in sources:
         if source == "startup hook":
-            shown.append("startup hook (%s)" % _hook_file(files))
+            shown.append("startup hook (backport_gh115634.pth)")
         elif source != "import" or not automatic:
             shown.append(source)
     if _startup.disabled_by_env and not sources:
@@ -185,6 +186,10 @@ def describe_activation():
         if ran:
             text += " (the %s ran and stood down)" % " and the ".join(ran)
         text += ": programs are not patched"
+    elif standing_down:
+        text = ("startup hook (backport_gh115634.pth) installed; it imports nothing on this "
+                "release, which shipped the fix (%s=1 makes it look at the stdlib anyway)"
+                % _startup.ENV_VAR)
     elif automatic:
         text = " + ".join(shown) + ": automatic, every program this interpreter runs here is " \
             "covered without importing anything"
@@ -193,34 +198,29 @@ def describe_activation():
             "patched, others are not; no start-up hook ran because " + _why_no_hook(files)
     else:
         text = "not activated: " + _why_no_hook(files)
-    notes = []
-    if sys.version_info >= (3, 15) and calls.count("startup hook") > 1:
-        # PEP 829: a .start disables the import lines of its .pth; both running means the
-        # interpreter did not honour that (each call is harmless: activate() is idempotent).
-        notes.append("the start-up hook ran %d times (both the .pth and the .start?)"
-                     % calls.count("startup hook"))
     return {
         "sources": sources,
         "calls": calls,
         "automatic": automatic,
+        "standing_down": standing_down,
         "disabled_by_env": bool(_startup.disabled_by_env),
         "startup_files": files,
         "description": text,
-        "notes": notes,
+        "notes": [],
     }
 
 
 def _why_no_hook(files):
     if sys.flags.no_site:
-        return "python ran with -S (no site, so no .pth/.start files)"
-    if not files["pth"] and not files["start"]:
-        return ("backport_gh115634.pth/.start are not installed next to "
+        return "python ran with -S (no site, so no .pth files)"
+    if not files["pth"]:
+        return ("backport_gh115634.pth is not installed next to "
                 "backport_gh115634_startup.py (package used from a source tree or PYTHONPATH; "
                 "install the wheel, or add the sitecustomize line)")
     where = os.path.dirname(os.path.abspath(_startup.__file__))
     if _in_site_directory(where) is False:
-        return ("%s is not a site-packages directory of this interpreter, so its .pth/.start "
-                "files are not read" % where)
+        return ("%s is not a site-packages directory of this interpreter, so its .pth files "
+                "are not read" % where)
     return "the start-up files were not processed (is something skipping .pth files?)"
 
 

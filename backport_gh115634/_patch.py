@@ -63,6 +63,10 @@ def apply(process=None, quiet=False):
                 raise
 
 
+def applied():
+    return bool(_installed)
+
+
 def _install(process, detection):
     from backport_gh115634._replacement import WorkerReplacement
 

@@ -1,8 +1,15 @@
-"""Benchmark 1: interpreter start, ``python -c pass``, in a venv with the package installed
-against the same venv without it. Goal: time ratio (with / without) <= 1.02.
+"""Benchmark 1: interpreter start, ``python -c pass``, in four venvs of one interpreter that differ
+only in site-packages: nothing ("none"), this package's wheel ("ours"), a .pth holding only
+``import sys`` ("import-sys", the floor any .pth costs) and setuptools' distutils-precedence.pth
+with _distutils_hack ("setuptools", the .pth most environments already carry).
 
-Also lists what the start-up hook adds to a bare interpreter: the modules in sys.modules and the
-finders on sys.meta_path that only the venv with the package has.
+Goals: on a release that cannot need the fix, ours / import-sys <= 1.01; on an affected release,
+ours / none <= 1.02 and ours / setuptools <= 1.00.
+
+Each round starts every venv once, in rotating order; wall time from spawn to exit and the
+child's CPU time (user + system, from wait4) are both recorded. A ratio is the ratio of the
+medians; its 95 % interval comes from resampling the rounds (measure.bootstrap_interval), so the
+output says whether the runs were enough: the half-width must be well under the claim.
 
     python benchmarks/bench_startup.py --python /root/.pyenv/versions/3.12.1/bin/python3.12
     python benchmarks/bench_startup.py --quick      # a smoke run: proves it works, no figures
@@ -11,91 +18,118 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import time
 
 import children
 import measure
 import venvs
 
-GOAL = 1.02
+CONTENDERS = ("none", "ours", "import-sys", "setuptools")
+# (numerator, denominator) pairs reported, with the goal each is held to (None: for scale).
+RATIOS = (("ours", "none", 1.02), ("ours", "import-sys", 1.01), ("ours", "setuptools", 1.00),
+          ("import-sys", "none", None), ("setuptools", "none", None))
 _STATE = ("import sys, json; print(json.dumps({'modules': sorted(sys.modules), "
           "'meta_path': [type(f).__module__ + '.' + type(f).__qualname__ "
           "for f in sys.meta_path]}))")
 
 
 def time_start(python, env):
-    """Seconds for one `python -c pass`, from spawn to exit status. posix_spawn keeps the
-    parent's own share of the cost as small (and as equal between the two) as it gets."""
+    """(wall seconds, CPU seconds) of one `python -c pass`, from spawn to exit status.
+    posix_spawn keeps the parent's own share of the cost as small (and as equal) as it gets."""
     argv = [python, "-c", "pass"]
     started = time.perf_counter()
     pid = os.posix_spawn(python, argv, env)
-    _, status = os.waitpid(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:
         raise RuntimeError("%s -c pass failed (wait status %d)" % (python, status))
-    return elapsed
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
-def added_by_hook(with_pkg, without_pkg, env):
-    states = [json.loads(subprocess.run([python, "-c", _STATE], env=env, capture_output=True,
+def added(python, baseline, env):
+    states = [json.loads(subprocess.run([p, "-c", _STATE], env=env, capture_output=True,
                                         text=True, check=True, timeout=60).stdout)
-              for python in (with_pkg, without_pkg)]
+              for p in (python, baseline)]
     return {key: [item for item in states[0][key] if item not in states[1][key]]
             for key in ("modules", "meta_path")}
 
 
-def import_times(python, env):
-    """The hook's own lines from -X importtime (self and cumulative microseconds)."""
+def import_lines(python, env):
+    """`-X importtime -c pass` lines of modules that a venv without any .pth does not import."""
     done = subprocess.run([python, "-X", "importtime", "-c", "pass"], env=env,
                           capture_output=True, text=True, timeout=60)
     return [line.split(":", 1)[1].strip() for line in done.stderr.splitlines()
-            if "backport" in line]
+            if line.startswith("import time:") and "|" in line]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--python", default=None, help="interpreter to measure (default: this)")
-    parser.add_argument("--runs", type=int, default=400,
-                        help="starts per venv, alternating (default 400)")
-    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--python", default=sys.executable, help="interpreter to measure")
+    parser.add_argument("--runs", type=int, default=2000,
+                        help="rounds; each starts every venv once (default 2000)")
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="set in every child (e.g. BACKPORT_GH115634=1)")
     parser.add_argument("--wheel", help="an already built wheel (default: build from checkout)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 20 starts each")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 30 rounds")
     args = parser.parse_args(argv)
     if args.quick:
-        args.runs, args.warmup = 20, 3
-    python = args.python or __import__("sys").executable
+        args.runs, args.warmup = 30, 3
 
-    with_pkg, without_pkg = venvs.pair(python, args.wheel)
+    pythons = venvs.contenders(args.python, args.wheel)
     env = children.clean_env()
-    pythons = {"with": with_pkg, "without": without_pkg}
+    env.update(item.split("=", 1) for item in args.env)
     for _ in range(args.warmup):  # page cache, .pyc files, CPU frequency
-        for path in pythons.values():
-            time_start(path, env)
-    samples = {"with": [], "without": []}
+        for name in CONTENDERS:
+            time_start(pythons[name], env)
+    wall = {name: [] for name in CONTENDERS}
+    cpu = {name: [] for name in CONTENDERS}
+    started = time.monotonic()
     for round_number in range(args.runs):
-        for name in measure.rotated(["with", "without"], round_number):
-            samples[name].append(time_start(pythons[name], env))
+        for name in measure.rotated(list(CONTENDERS), round_number):
+            elapsed, used = time_start(pythons[name], env)
+            wall[name].append(elapsed)
+            cpu[name].append(used)
+    seconds = time.monotonic() - started
 
-    added = added_by_hook(with_pkg, without_pkg, env)
-    with_median = measure.median(samples["with"])
-    without_median = measure.median(samples["without"])
-    headline = measure.ratio(with_median, without_median)
-    print("Benchmark 1: interpreter start (python -c pass), %s" % python)
-    print("venv with the package: %s\nvenv without:          %s" % (with_pkg, without_pkg))
-    print("%d alternating starts each%s\n" % (args.runs, " (QUICK: not a measurement)"
-                                             if args.quick else ""))
-    rows = [[name, measure.ms(measure.median(values)), measure.ms(measure.percentile(values, 0.1)),
-             measure.ms(measure.percentile(values, 0.9))] for name, values in samples.items()]
-    print(measure.table(["venv", "median ms", "p10 ms", "p90 ms"], rows))
-    print("\ntime ratio with/without: %.3f (median of paired ratios %.3f): %s"
-          % (headline, measure.paired_ratio(samples["with"], samples["without"]),
-             "quick run, no verdict" if args.quick else measure.goal_note(headline, GOAL)))
-    print("modules the start-up hook adds to `python -c pass`: %s"
-          % (", ".join(added["modules"]) or "none"))
-    print("meta path finders it adds: %s" % (", ".join(added["meta_path"]) or "none"))
-    print("-X importtime lines (self us | cumulative us | module):")
-    for line in import_times(with_pkg, env):
-        print("    " + line)
+    print("Benchmark 1: interpreter start (python -c pass), %s%s" % (
+        args.python, "".join(" " + item for item in args.env)))
+    print("%d rounds (%d starts, %.0f s)%s\n" % (args.runs, args.runs * len(CONTENDERS), seconds,
+                                                 " (QUICK: not a measurement)" if args.quick
+                                                 else ""))
+    rows = [[name, measure.ms(measure.median(wall[name])),
+             measure.ms(measure.percentile(wall[name], 0.1)),
+             measure.ms(measure.percentile(wall[name], 0.9)),
+             measure.ms(measure.median(cpu[name]))] for name in CONTENDERS]
+    print(measure.table(["venv", "wall median ms", "wall p10 ms", "wall p90 ms",
+                         "CPU median ms"], rows))
+    print()
+    rows = []
+    for first, second, goal in RATIOS:
+        cells, values = [first + " / " + second], []
+        for samples in (wall, cpu):
+            value = measure.ratio(measure.median(samples[first]), measure.median(samples[second]))
+            values.append(value)
+            low, high = measure.bootstrap_interval(samples[first], samples[second],
+                                                   resamples=200 if args.quick else 1000)
+            cells += ["%.3f" % value, "%.3f-%.3f (+-%.1f %%)" % (low, high,
+                                                               (high - low) / 2 * 100)]
+        verdict = "for scale" if goal is None else (
+            "quick run" if args.quick else
+            "wall %s, CPU %s" % tuple("meets" if value <= goal else "OVER" for value in values))
+        rows.append(cells + ["" if goal is None else "<= %.2f: %s" % (goal, verdict)])
+    print(measure.table(["ratio", "wall", "wall 95 % interval", "CPU", "CPU 95 % interval",
+                         "goal"], rows))
+    extra = added(pythons["ours"], pythons["none"], env)
+    print("\nmodules ours adds to `python -c pass`: %s" % (", ".join(extra["modules"]) or "none"))
+    print("meta path finders ours adds: %s" % (", ".join(extra["meta_path"]) or "none"))
+    base = set(line.rsplit("|", 1)[1].strip() for line in import_lines(pythons["none"], env))
+    print("-X importtime lines of ours that the bare venv lacks (self us | cumulative us | "
+          "module):")
+    for line in import_lines(pythons["ours"], env):
+        if line.rsplit("|", 1)[1].strip() not in base:
+            print("    " + line)
     return 0
 
 

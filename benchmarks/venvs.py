@@ -1,5 +1,7 @@
-"""Two venvs of one interpreter, identical but for the package: one with the wheel installed (its
-.pth / .start activate the shim in every process), one without.
+"""Venvs of one interpreter, identical but for what their site-packages hold: the wheel (its .pth
+activates the shim in every process), nothing, and for scale a .pth holding only ``import sys``
+(the floor any .pth costs) and setuptools' ``distutils-precedence.pth`` with its
+``_distutils_hack`` (the .pth most environments already have).
 
 The wheel is built from this checkout with ``pip wheel`` (hatchling comes from PyPI through pip's
 build isolation). It is pure Python, so installing it is unpacking it into the venv's
@@ -45,6 +47,51 @@ def _install(venv_python, wheel):
     # Byte-compile with the venv's own interpreter, as pip would at install time.
     subprocess.run([venv_python, "-m", "compileall", "-q", site_packages], check=True,
                    env=children.clean_env(), timeout=300)
+
+
+def setuptools_wheel():
+    """The newest setuptools wheel from the package index, cached (its .pth and hack only)."""
+    out = os.path.join(children.CACHE, "setuptools")
+    found = glob.glob(os.path.join(out, "setuptools-*.whl"))
+    if not found:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
+                        "--only-binary", ":all:", "-d", out, "setuptools"], check=True,
+                       timeout=600)
+        found = glob.glob(os.path.join(out, "setuptools-*.whl"))
+    return sorted(found)[-1]
+
+
+def _install_setuptools_pth(venv_python):
+    """Only what runs at start: distutils-precedence.pth and the _distutils_hack package."""
+    site_packages = _purelib(venv_python)
+    with zipfile.ZipFile(setuptools_wheel()) as archive:
+        for name in archive.namelist():
+            if name == "distutils-precedence.pth" or name.startswith("_distutils_hack/"):
+                archive.extract(name, site_packages)
+    subprocess.run([venv_python, "-m", "compileall", "-q", site_packages], check=True,
+                   env=children.clean_env(), timeout=300)
+
+
+def _install_import_sys_pth(venv_python):
+    with open(os.path.join(_purelib(venv_python), "floor.pth"), "w") as handle:
+        handle.write("import sys\n")
+
+
+def contenders(python, wheel=None):
+    """{"none", "ours", "import-sys", "setuptools"} -> the python of a venv with just that."""
+    with_pkg, without_pkg = pair(python, wheel)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(with_pkg)))
+    pythons = {"none": without_pkg, "ours": with_pkg}
+    for name, install in (("import-sys", _install_import_sys_pth),
+                          ("setuptools", _install_setuptools_pth)):
+        path = os.path.join(root, name)
+        ready = os.path.join(path, "ready")
+        if not os.path.exists(ready):
+            shutil.rmtree(path, ignore_errors=True)
+            install(_make_venv(python, path))
+            open(ready, "w").close()
+        pythons[name] = os.path.join(path, "bin", "python")
+    return pythons
 
 
 def pair(python, wheel=None):

@@ -87,7 +87,7 @@ for cls in (process.ProcessPoolExecutor, process._ExecutorManagerThread):
             originals.append([cls.__name__ + "." + name, original.__module__])
 print(%(prefix)r + json.dumps(dict(
     calls=list(getattr(startup, "calls", [])), finders_before=before, finders_after=after,
-    fired=getattr(startup, "_fired", None), originals=originals,
+    fired=getattr(startup, "fired", None), originals=originals,
     hook_error=getattr(startup, "hook_error", None))), flush=True)
 ''' % {"prefix": PREFIX}
 
@@ -97,13 +97,17 @@ print(%(prefix)r + json.dumps(dict(
 def _clean_env(enabled=True, overlay=None):
     """The environment of a child in a venv: no PYTHON* variables (no checkout on the path),
     BACKPORT_GH115634 unset (the default: on), "0" (enabled=False) or the string given; the
-    pre-fix overlay (or any directory) first on the path if given."""
+    pre-fix overlay (or any directory) first on the path if given. With the overlay, enabled=True
+    means the opt-in BACKPORT_GH115634=1: on a release that shipped the fix the .pth line imports
+    nothing without it, and the overlay stands for an older release of that line."""
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("PYTHON") and name not in ("VIRTUAL_ENV", "BACKPORT_GH115634")}
     if enabled is False:
         env["BACKPORT_GH115634"] = "0"
     elif isinstance(enabled, str):
         env["BACKPORT_GH115634"] = enabled
+    elif overlay:
+        env["BACKPORT_GH115634"] = "1"
     if overlay:
         env["PYTHONPATH"] = overlay
     return env
@@ -169,11 +173,10 @@ def venv(tmp_path_factory, wheel):
 
 @pytest.fixture(scope="session")
 def sitecustomize_venv(tmp_path_factory, wheel):
-    """A venv with the wheel installed, its .pth and .start removed, and the documented line in
+    """A venv with the wheel installed, its .pth removed, and the documented line in
     a sitecustomize.py: the set-up for environments that ignore or forbid .pth import lines."""
     venv = _make_venv(tmp_path_factory, wheel, "sitecustomize-venv")
-    for suffix in ("pth", "start"):
-        os.remove(os.path.join(venv.site_packages, "backport_gh115634." + suffix))
+    os.remove(os.path.join(venv.site_packages, "backport_gh115634.pth"))
     with open(os.path.join(venv.site_packages, "sitecustomize.py"), "w") as handle:
         handle.write(SITECUSTOMIZE_LINE + "\n")
     done = venv.run(["-c", "import sitecustomize; print(sitecustomize.__file__)"], deadline=60,
@@ -222,6 +225,16 @@ def expect_patched(overlay, shipped_detection):
     return True if overlay else bool(shipped_detection.affected)
 
 
+# Does the .pth line import the start-up module here (without the opt-in)?
+GATE_OPEN = _detect.release_may_be_affected(sys.version_info)
+
+
+def startup_at_start(overlay):
+    """What a program sees of ours in sys.modules before it imports anything: the start-up
+    module where the .pth gate is open (or opened by the overlay's BACKPORT_GH115634=1)."""
+    return ["backport_gh115634_startup"] if GATE_OPEN or overlay else []
+
+
 def needs_recycling(shipped_detection):
     if shipped_detection.shape == _detect.NO_RECYCLING:
         pytest.skip("no max_tasks_per_child before 3.11")
@@ -260,19 +273,16 @@ def test_wheel_record_puts_both_startup_files_at_the_root(wheel):
                 hashlib.new(algorithm, archive.read(path)).digest()).rstrip(b"=").decode()
             assert actual == expected, path
         pth = archive.read("backport_gh115634.pth").decode()
-        start = archive.read("backport_gh115634.start").decode()
-    for path in ("backport_gh115634.pth", "backport_gh115634.start",
+    assert not [n for n in names if n.endswith(".start")], names  # see README, Activation
+    for path in ("backport_gh115634.pth",
                  "backport_gh115634_startup.py", "backport_gh115634/__init__.py",
                  "backport_gh115634/__main__.py", "backport_gh115634/_doctor.py"):
         assert path in recorded, (path, sorted(recorded))
     assert set(recorded) == set(names)
-    # Both files call the same idempotent function; the .pth line imports only our module.
+    # One import line: the version gate (tests/test_release_gate.py), then our module only.
     code = [line for line in pth.splitlines() if line.strip() and not line.startswith("#")]
-    assert len(code) == 1 and code[0].startswith("import backport_gh115634_startup"), pth
-    assert "activate(" in code[0]
-    entries = [line.strip() for line in start.splitlines()
-               if line.strip() and not line.strip().startswith("#")]
-    assert entries == ["backport_gh115634_startup:activate"], start
+    assert len(code) == 1 and code[0].startswith("import os, sys;"), pth
+    assert code[0].endswith('__import__("backport_gh115634_startup").activate("startup hook")')
 
 
 # --- a program that never imports the package -------------------------------------------------
@@ -282,7 +292,7 @@ def test_seed_completes_without_importing_the_package(venv, stdlib, shipped_dete
                                                       workdir):
     done = venv.run(["-c", SEED_PROGRAM, method], overlay=stdlib, cwd=workdir)
     start = first(done, "start")
-    assert start["at_start"] == ["backport_gh115634_startup"], start
+    assert start["at_start"] == startup_at_start(stdlib), start
     assert start["hook_error"] is None, start
     assert not done.timed_out and done.returncode == 0, done.describe()
     assert first(done, "done")["results"] == EXPECTED
@@ -295,7 +305,10 @@ def test_kill_switch_leaves_the_stock_pool(venv, stdlib, shipped_detection, work
     done = venv.run(["-c", SEED_PROGRAM], enabled=False, overlay=stdlib, cwd=workdir,
                     deadline=HANG_DEADLINE if hangs else DEADLINE)
     start = first(done, "start")
-    assert start["disabled_by_env"] is True and start["requested_by"] == [], start
+    if GATE_OPEN:  # "0" shuts the gate the overlay's opt-in would open
+        assert start["disabled_by_env"] is True and start["requested_by"] == [], start
+    else:
+        assert start["at_start"] == [] and start["disabled_by_env"] is None, start
     assert start["seams"] == [], start
     if hangs:
         assert done.timed_out, "the stock reproducer should hang here: " + done.describe()
@@ -315,11 +328,12 @@ def test_startup_imports_nothing_heavy(venv, enabled, workdir):
     modules = imported_modules(done.stderr)
     assert forbidden(modules) == [], done.stderr
     names = [name for _, name in modules]
-    if "backport_gh115634_startup" not in names:
-        # 3.15 imports a .start entry point with importlib.import_module (pkgutil.resolve_name),
-        # which -X importtime does not time; it did run, as the other tests show.
-        assert sys.version_info >= (3, 15), done.stderr
+    if not GATE_OPEN:
+        # A release that cannot need the fix: nothing of ours, and nothing on our behalf.
+        assert not [name for name in names if "backport" in name], done.stderr
+        assert "pkgutil" not in names, done.stderr
         return
+    assert "backport_gh115634_startup" in names, done.stderr
     # Nothing is imported under our module: the line before it is not one of its children.
     index = names.index("backport_gh115634_startup")
     assert index == 0 or modules[index - 1][0] <= modules[index][0], done.stderr
@@ -331,7 +345,9 @@ def test_startup_and_hook_are_silent(venv, value, workdir):
     # BACKPORT_GH115634 says (a bad value is recorded for status() and the doctor instead).
     code = ("import concurrent.futures.process, backport_gh115634_startup as s; "
             "assert s.hook_error is None, s.hook_error; "
-            "assert s.bad_env_value == %r, s.bad_env_value" % (value if value == "bogus" else None))
+            "assert s.bad_env_value == %r, s.bad_env_value"
+            # Recorded by the start-up hook, which runs only where the gate is open.
+            % (value if value == "bogus" and GATE_OPEN else None))
     for args in (["-c", "pass"], ["-c", code]):
         done = venv.run(args, enabled=True if value is None else value, cwd=workdir, deadline=60)
         assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), done.describe()
@@ -346,7 +362,11 @@ def test_meta_path_finders_of_ours_look_like_any_other(venv, workdir):
             "before = names()\n"
             "import concurrent.futures.process\n"
             "print(json.dumps([before, names()]))\n")
-    done = venv.run(["-c", code], cwd=workdir, deadline=60)
+    if not GATE_OPEN:
+        done = venv.run(["-c", code], cwd=workdir, deadline=60)
+        before, _ = json.loads(done.stdout)
+        assert not [name for name in before if name.startswith("backport_gh115634")], before
+    done = venv.run(["-c", code], enabled=True if GATE_OPEN else "1", cwd=workdir, deadline=60)
     assert done.returncode == 0 and done.stderr == "", done.describe()
     before, after = json.loads(done.stdout)
     ours = [name for name in before if name.startswith("backport_gh115634")]
@@ -374,13 +394,14 @@ def test_a_failing_hook_is_recorded_not_raised(venv, tmp_path, shipped_detection
 
 
 def test_hook_installed_once_and_fires_once(venv, workdir):
-    done = venv.run(["-c", ONCE_PROGRAM], cwd=workdir, deadline=60)
+    # Where the gate is shut, the opt-in opens it (the hook then goes by the stdlib's shape).
+    done = venv.run(["-c", ONCE_PROGRAM], enabled=True if GATE_OPEN else "1", cwd=workdir,
+                    deadline=60)
     assert done.returncode == 0, done.describe()
     report = [e for e in events(done)][0]
     assert report["hook_error"] is None, report
-    # Each start-up file may run more than once before 3.15: site.py reads a venv's
-    # site-packages twice (gh-75723). 3.15 reads it once and runs the .start instead of the .pth
-    # import line (PEP 829), so there the hook runs exactly once.
+    # The .pth may run twice before 3.15: site.py reads a venv's site-packages twice
+    # (gh-75723). 3.15 reads it once.
     assert set(report["calls"]) == {"startup hook"}, report
     if sys.version_info >= (3, 15):
         assert report["calls"] == ["startup hook"], report
@@ -443,25 +464,20 @@ def test_pool_workers_defer_the_patch_until_they_make_a_pool(venv, stdlib, shipp
     assert not done.timed_out and done.returncode == 0, done.describe()
     report = events(done)[0]
     assert report["results"] == [i * 2 for i in range(10)], report
-    assert report["before"]["modules"] == ["backport_gh115634_startup"], report
     if expect_patched(stdlib, shipped_detection):
-        assert report["before"]["init"] == "backport_gh115634_startup", report  # deferred
+        # Deferred: the worker loaded the start-up module and the decision, not the patch.
+        assert report["before"]["modules"] == ["backport_gh115634", "backport_gh115634._hook",
+                                               "backport_gh115634_startup"], report
+        assert report["before"]["init"] == "backport_gh115634._hook", report
         assert report["seams"] != [], report
         assert "backport_gh115634._patch" in report["main_modules"], report
     else:
         assert report["before"]["init"] == "concurrent.futures.process", report
         assert report["seams"] == [], report
-        assert report["main_modules"] == ["backport_gh115634_startup"], report
+        # Where the gate is open but the stdlib needs nothing the package looks and leaves it.
+        assert "backport_gh115634._patch" not in report["before"]["modules"], report
+        assert report["before"]["modules"][-1:] == startup_at_start(stdlib), report
     assert report["init_after"] == "concurrent.futures.process", report
-
-
-@pytest.mark.skipif(sys.version_info < (3, 15), reason="PEP 829 .start files: Python 3.15+")
-def test_pep829_start_file_replaces_the_pth_line(venv, workdir):
-    done = venv.run(["-v", "-c", "pass"], cwd=workdir, deadline=60)
-    assert done.returncode == 0, done.describe()
-    trace = done.stderr
-    assert re.search(r"backport_gh115634\.pth.*suppressed", trace), trace[-3000:]
-    assert "backport_gh115634_startup:activate" in trace, trace[-3000:]
 
 
 # --- sitecustomize instead of the start-up files ----------------------------------------------
