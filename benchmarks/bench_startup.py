@@ -113,8 +113,7 @@ def main(argv=None):
             values.append(value)
             low, high = measure.bootstrap_interval(samples[first], samples[second],
                                                    resamples=200 if args.quick else 1000)
-            cells += ["%.3f" % value, "%.3f-%.3f (+-%.1f %%)" % (low, high,
-                                                               (high - low) / 2 * 100)]
+            cells += ["%.3f" % value, measure.interval_text(low, high)]
         verdict = "for scale" if goal is None else (
             "quick run" if args.quick else
             "wall %s, CPU %s" % tuple("meets" if value <= goal else "OVER" for value in values))

@@ -31,22 +31,31 @@ def paired_ratio(first, second):
     return median([a / b for a, b in zip(first, second) if b])
 
 
-def bootstrap_interval(first, second, statistic=None, resamples=1000, seed=115634):
-    """95 % interval of ratio(median(first), median(second)) over resampled rounds.
+def bootstrap_interval(first, second, resamples=1000, seed=115634, paired=True):
+    """95 % interval of ratio(median(first), median(second)) over resampled samples.
 
-    first[i] and second[i] ran in the same round, so rounds are resampled as pairs. Its width is
-    the spread a headline ratio carries: a claim about 1 % needs a half-width well under 1 %.
+    paired: first[i] and second[i] ran in the same round, so rounds are resampled as pairs;
+    otherwise each list is resampled on its own. The width is the spread a headline ratio
+    carries: a claim about 1 % needs a half-width well under 1 %.
     """
     import random
 
-    statistic = statistic or (lambda a, b: ratio(median(a), median(b)))
     rng = random.Random(seed)
-    count = min(len(first), len(second))
     values = []
     for _ in range(resamples):
-        picks = [rng.randrange(count) for _ in range(count)]
-        values.append(statistic([first[i] for i in picks], [second[i] for i in picks]))
+        if paired:
+            count = min(len(first), len(second))
+            picks = [rng.randrange(count) for _ in range(count)]
+            a, b = [first[i] for i in picks], [second[i] for i in picks]
+        else:
+            a = [first[rng.randrange(len(first))] for _ in first]
+            b = [second[rng.randrange(len(second))] for _ in second]
+        values.append(ratio(median(a), median(b)))
     return percentile(values, 0.025), percentile(values, 0.975)
+
+
+def interval_text(low, high):
+    return "%.3f-%.3f (+-%.1f %%)" % (low, high, (high - low) / 2 * 100)
 
 
 def rotated(items, round_number):
