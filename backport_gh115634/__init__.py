@@ -34,9 +34,14 @@ def revert():
 
 
 def status():
-    """An immutable report: is this stdlib affected, is our fix active, and per fix how."""
-    from backport_gh115634 import _patch
+    """An immutable report: is this stdlib affected, is our fix active, and per fix how.
 
+    In a pool worker where the start-up hook deferred the fix, asking applies it first, so the
+    report describes the stdlib as this process will use it."""
+    from backport_gh115634 import _hook, _patch
+
+    if _hook.deferred():
+        _hook.apply_now(quiet=True)
     return _patch.status()
 
 
