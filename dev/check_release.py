@@ -1,4 +1,4 @@
-"""Release readiness, run by ``tox -e packaging`` (CI requires it): is this checkout ready to publish?
+"""Release readiness, run by ``tox -e packaging`` (CI requires it): is this checkout publishable?
 
 1. ``python -m build`` makes an sdist and a wheel, both named with the one version
    (``__version__`` in backport_gh115634/__init__.py, which hatchling reads), and CHANGELOG.md

@@ -11,9 +11,11 @@ tox finds each env's interpreter on PATH (``python3.12`` for py312, ...); the in
 started this script always counts, so its env runs at least. Missing ones are skipped, and the
 summary at the end says which envs ran, on what, and which were skipped.
 
-CI: ``--require ENV,ENV,...`` (first argument) makes those envs mandatory: they run with
-``--skip-missing-interpreters false``, then the rest of the envlist runs where its interpreter
-exists, and the exit code is non-zero unless every required env ran its commands and passed.
+CI: ``--require ENV,ENV,...`` (first argument) runs those envs with
+``--skip-missing-interpreters false``, then the envs of ``-e``, if given, where their interpreter
+exists; the exit code is non-zero unless every required env ran its commands and passed:
+
+    python3 dev/test.py --require py311,py312,mypy -e py314t
 
 Exit code: tox's (0: every env that ran passed); with --require, also 1 if a required env did
 not pass; 4 when tox itself could not be installed.
@@ -141,18 +143,25 @@ def behaviour_table(names):
                           + paths, timeout=300).returncode
 
 
-def selected(args):
-    """The envs named by -e/--env in args, or None when tox picks (the envlist)."""
-    for index, arg in enumerate(args):
+def split_envs(args):
+    """(the envs named by -e/--env, or None when tox picks; the other arguments)."""
+    envs, rest, index = None, [], 0
+    while index < len(args):
+        arg = args[index]
         if arg == "--":
+            rest += args[index:]
             break
         if arg in ("-e", "--env") and index + 1 < len(args):
-            return [name for name in args[index + 1].split(",") if name]
-        for prefix in ("-e", "--env="):
-            if arg.startswith(prefix) and len(arg) > len(prefix) and not arg.startswith("--e"
-                                                                                          "nv-"):
-                return [name for name in arg[len(prefix):].split(",") if name]
-    return None
+            envs, index = (envs or []) + args[index + 1].split(","), index + 2
+            continue
+        if arg.startswith("--env="):
+            envs = (envs or []) + arg[len("--env="):].split(",")
+        elif arg.startswith("-e") and len(arg) > 2 and not arg.startswith("--"):
+            envs = (envs or []) + arg[2:].split(",")
+        else:
+            rest.append(arg)
+        index += 1
+    return (None if envs is None else [name for name in envs if name]), rest
 
 
 def main(argv):
@@ -168,27 +177,26 @@ def main(argv):
         return SETUP_FAILED
     os.makedirs(os.path.join(ROOT, ".tox"), exist_ok=True)
     results = {}
-    status = 0
+    envs, rest = split_envs(argv)
     if required is None:
-        asked = selected(argv) or envlist()
+        asked = envs or envlist()
         out = os.path.join(ROOT, ".tox", "test-result.json")
         status = tox(python, argv, out)
         results.update(load(out))
     else:
-        if selected(argv) is not None:
-            say("--require names the envs; do not pass -e as well")
-            return 3
+        # The required envs: a missing interpreter is an error. Then the -e envs, if any, where
+        # their interpreter exists.
+        optional = [name for name in envs or [] if name not in required]
+        asked = required + optional
         out = os.path.join(ROOT, ".tox", "ci-result.json")
         status = tox(python, ["-e", ",".join(required), "--skip-missing-interpreters", "false"]
-                     + argv, out)
+                     + rest, out)
         results.update({name: env for name, env in load(out).items() if name in required})
-        optional = [name for name in envlist() if name not in required]
-        asked = required + optional
         if optional:
             # tox calls a run whose only envs were all skipped a failure: judge by the results.
             out = os.path.join(ROOT, ".tox", "ci-optional-result.json")
             code = tox(python, ["-e", ",".join(optional), "--skip-missing-interpreters",
-                                "true"] + argv, out)
+                                "true"] + rest, out)
             optional_results = load(out)
             results.update({name: env for name, env in optional_results.items()
                             if name in optional})
