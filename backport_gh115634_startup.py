@@ -11,34 +11,47 @@ the package (``backport_gh115634._hook.on_import``), which decides whether to ap
 the fix: the one call from here into the package, made lazily.
 
 Its name and ``activate()`` are a permanent interface: an old ``.pth`` may call a newer package.
+
+Typed, at no cost at start: annotations name builtins, or are strings that only a type checker
+reads; ``typing`` and ``importlib`` are imported for the checker alone (``TYPE_CHECKING``).
 """
 import _thread
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.abc import Loader as _LoaderBase
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+    from typing import Any, Optional
+else:
+    _LoaderBase = object
+
 ENV_VAR = "BACKPORT_GH115634"
 TARGET = "concurrent.futures.process"
 
 # How activation was asked for, in order ("startup hook", "sitecustomize", "import").
-requested_by = []
+requested_by: "list[str]" = []
 # The source of every activate() call, repeats included (site may read a .pth twice). Read by
 # the doctor and tests.
-calls = []
+calls: "list[str]" = []
 # Why the fix is not active although the package is installed, if it is not.
 disabled_by_env = False
-bad_env_value = None
+bad_env_value: "Optional[str]" = None
 # An exception caught here, as text; shown by status() and the doctor instead of being raised.
-hook_error = None
+hook_error: "Optional[str]" = None
 # The thread handing the module to the package right now: its import of the package is ours,
 # not the user's (thread-local in effect, so another thread's `import backport_gh115634` counts).
-firing = None
+firing: "Optional[int]" = None
 fired = False
 
 _lock = _thread.allocate_lock()
-_finder = None
+_finder: "Optional[_PostImportFinder]" = None
 
 
-def env_enabled():
+def env_enabled() -> bool:
     """Read BACKPORT_GH115634: unset, "" or "1" mean on, "0" off; anything else: on, remembered."""
     global bad_env_value
     raw = os.environ.get(ENV_VAR)
@@ -50,7 +63,7 @@ def env_enabled():
     return True
 
 
-def activate(source="startup hook"):
+def activate(source: str = "startup hook") -> bool:
     """Arrange for the package to see concurrent.futures.process once it is (or was) imported.
 
     Idempotent and safe to call from any thread; returns True when the fix is (to be) applied,
@@ -79,7 +92,7 @@ def activate(source="startup hook"):
         return False
 
 
-def _fire(module):
+def _fire(module: "ModuleType | None") -> bool:
     """Mark the hook fired, exactly once; True for the caller that did."""
     global fired, _finder
     with _lock:
@@ -95,7 +108,7 @@ def _fire(module):
     return True
 
 
-def _hand_over(module):
+def _hand_over(module: "ModuleType | None") -> None:
     """The one call into the package. module is None when it is not known to be complete."""
     global firing, hook_error
     _fire(module)
@@ -114,14 +127,15 @@ class _PostImportFinder:
     """A meta path finder that only wraps the loader of concurrent.futures.process: it finds the
     module through the finders behind it and chains a loader that runs the real one first."""
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(self, fullname: str, path: "Sequence[str] | None" = None,
+                  target: "ModuleType | None" = None) -> "ModuleSpec | None":
         if fullname != TARGET or fired:
             return None
         for finder in list(sys.meta_path):
             find_spec = getattr(finder, "find_spec", None)
             if finder is self or isinstance(finder, _PostImportFinder) or find_spec is None:
                 continue
-            spec = find_spec(fullname, path, target)
+            spec: "Optional[ModuleSpec]" = find_spec(fullname, path, target)
             if spec is not None:
                 if spec.loader is not None and hasattr(spec.loader, "exec_module"):
                     spec.loader = _ChainedLoader(spec.loader)
@@ -129,19 +143,19 @@ class _PostImportFinder:
         return None
 
 
-class _ChainedLoader:
+class _ChainedLoader(_LoaderBase):
     """Runs the real loader, puts it back in place, then hands the module over."""
 
-    def __init__(self, loader):
+    def __init__(self, loader: "_LoaderBase") -> None:
         self.loader = loader
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> "Any":
         return getattr(self.loader, name)
 
-    def create_module(self, spec):
+    def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
         return self.loader.create_module(spec)
 
-    def exec_module(self, module):
+    def exec_module(self, module: "ModuleType") -> None:
         # Leave no trace of ourselves on the module: code that inspects __loader__ or
         # __spec__.loader (linecache, pkgutil, pickling) sees the stdlib's own loader.
         module.__loader__ = self.loader

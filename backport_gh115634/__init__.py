@@ -9,6 +9,12 @@ import _thread
 
 import backport_gh115634_startup as _startup
 
+# For the type checker only: nothing more is imported at run time (the start-up hook imports this
+# package in every process it activates).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from backport_gh115634._status import Status
+
 __version__ = "0.1.0"
 __all__ = ["BackportWarning", "apply", "revert", "status", "__version__"]
 
@@ -18,22 +24,24 @@ class BackportWarning(RuntimeWarning):
     a revert that could not restore an attribute someone else replaced after us."""
 
 
-def apply():
+def apply() -> "Status":
     """Patch what this stdlib lacks (idempotent, thread-safe) and return ``status()``."""
     from backport_gh115634 import _hook, _patch
 
     _hook.apply_now()
-    return _patch.status()
+    result: "Status" = _patch.status()
+    return result
 
 
-def revert():
+def revert() -> "Status":
     """Put back the exact stdlib objects that ``apply()`` replaced and return ``status()``."""
     from backport_gh115634 import _patch
 
-    return _patch.revert()
+    result: "Status" = _patch.revert()
+    return result
 
 
-def status():
+def status() -> "Status":
     """An immutable report: is this stdlib affected, is our fix active, and per fix how.
 
     In a pool worker where the start-up hook deferred the fix, asking applies it first, so the
@@ -42,10 +50,11 @@ def status():
 
     if _hook.deferred():
         _hook.apply_now(quiet=True)
-    return _patch.status()
+    result: "Status" = _patch.status()
+    return result
 
 
-def _activate_on_import():
+def _activate_on_import() -> None:
     # The start-up hook imports this package too, to reach _hook: that is not the user's import.
     if _startup.firing == _thread.get_ident() or _startup.disabled_by_env:
         return

@@ -5,4 +5,5 @@ import sys
 from backport_gh115634._doctor import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code: int = main()
+    sys.exit(code)

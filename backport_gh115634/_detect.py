@@ -6,6 +6,15 @@ know for that release line. Everything here reads code objects; nothing runs std
 """
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # for the type checker only: importing typing costs the start-up hook
+    from collections.abc import Sequence
+    from types import CodeType, ModuleType
+    from typing import Any, Optional
+
+    # A sys.version_info-like tuple: (major, minor, micro[, releaselevel, serial]).
+    Version = Sequence[Any]
+
 # The fixes we track, in the order the doctor prints them.
 FIXES = ("gh-115634", "gh-119592", "gh-152967", "failed-spawn", "forced-shutdown")
 FIX_TITLES = {
@@ -54,46 +63,47 @@ _SPAWN_WORKER_ARGS = ("mp_context", "call_queue", "result_queue", "initializer",
 class Detection:
     """The shape found, each fix's native state (before any patch of ours), and why."""
 
-    def __init__(self, shape, fixes, reason):
+    def __init__(self, shape: str, fixes: "dict[str, str]", reason: str) -> None:
         self.shape = shape
         self.fixes = fixes
         self.reason = reason
 
     @property
-    def affected(self):
+    def affected(self) -> "bool | None":
         """True: some fix is missing; False: nothing to fix; None: unrecognised, cannot tell."""
         if self.shape == UNKNOWN:
             return None
         return MISSING in self.fixes.values()
 
     @property
-    def patchable(self):
+    def patchable(self) -> bool:
         return self.shape in (PRE_FIX, FIX_1_ONLY)
 
 
-def _code(obj):
-    return getattr(obj, "__code__", None)
+def _code(obj: object) -> "CodeType | None":
+    code: "Optional[CodeType]" = getattr(obj, "__code__", None)
+    return code
 
 
-def _names(cls, method):
+def _names(cls: object, method: str) -> "set[str]":
     code = _code(getattr(cls, method, None))
     return set(code.co_names) if code is not None else set()
 
 
-def _args(function):
+def _args(function: object) -> "tuple[str, ...]":
     code = _code(function)
     if code is None:
         return ()
     return code.co_varnames[:code.co_argcount]
 
 
-def release_may_be_affected(version):
+def release_may_be_affected(version: "Version") -> bool:
     """True for the releases the start-up hook must look at (and the .pth line imports us on)."""
     version = tuple(version)
     return FIRST_AFFECTED <= version[:2] and not release_has_fix(version)
 
 
-def release_has_fix(version):
+def release_has_fix(version: "Version") -> bool:
     """3.14.7 and later 3.14.x, 3.15.0 final and later, and every release after 3.15."""
     version = tuple(version)
     release_level = version[3] if len(version) > 3 else "final"
@@ -104,7 +114,7 @@ def release_has_fix(version):
     return version[:2] > (3, 15)
 
 
-def _unknown(reason, version, has_forced=False):
+def _unknown(reason: str, version: "Version", has_forced: bool = False) -> Detection:
     """An unrecognised shape: a warning where the release may have the bug; where it shipped the
     fix, the release carries it by definition and the shape is a refactor we do not know."""
     if release_has_fix(version):
@@ -117,7 +127,7 @@ def _unknown(reason, version, has_forced=False):
     return Detection(UNKNOWN, dict.fromkeys(FIXES, MISSING), reason)
 
 
-def _missing_seams(process, executor_cls, manager_cls):
+def _missing_seams(process: "ModuleType", executor_cls: type, manager_cls: type) -> "list[str]":
     """Name what the patch needs and this module lacks; empty when all is there."""
     lacking = [name for name in _MANAGER_METHODS if not callable(getattr(manager_cls, name, None))]
     init_names = _names(manager_cls, "__init__")
@@ -139,7 +149,7 @@ def _missing_seams(process, executor_cls, manager_cls):
     return lacking
 
 
-def detect(process, version=None):
+def detect(process: "ModuleType", version: "Version | None" = None) -> Detection:
     """Inspect the concurrent.futures.process module and return a Detection.
 
     version: a sys.version_info-like tuple, for tests; defaults to the running interpreter's.
@@ -201,7 +211,7 @@ def detect(process, version=None):
     return Detection(shape, fixes, reason)
 
 
-def _detect_upstream(manager_cls, executor_cls, has_forced):
+def _detect_upstream(manager_cls: type, executor_cls: type, has_forced: bool) -> Detection:
     names = _names(manager_cls, "_replace_dead_worker")
     fixes = {
         "gh-115634": NATIVE,

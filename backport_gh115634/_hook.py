@@ -17,15 +17,20 @@ import threading
 
 import backport_gh115634_startup as _startup
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # for the type checker only; a deferring worker imports as little as it can
+    from types import ModuleType
+    from typing import Any, Callable, Optional, Tuple
+
 # Not imported here: a deferring pool worker never loads _patch and what it imports.
 _PATCH = "backport_gh115634._patch"
 
 _lock = threading.RLock()
 # (class, its own __init__, our stand-in) while applying waits for the first executor.
-_deferred = None
+_deferred: "Optional[Tuple[type, Callable[..., None], Callable[..., None]]]" = None
 
 
-def on_import(module=None):
+def on_import(module: "ModuleType | None" = None) -> None:
     """Decide for concurrent.futures.process; module is None when the caller does not know it
     finished executing (another thread may still be importing it: importing it here waits)."""
     if module is None:
@@ -40,7 +45,7 @@ def on_import(module=None):
             apply_now(module, quiet=True)
 
 
-def apply_now(module=None, quiet=False):
+def apply_now(module: "ModuleType | None" = None, quiet: bool = False) -> None:
     """Drop a pending deferral and apply what this stdlib lacks (idempotent)."""
     from backport_gh115634 import _patch
 
@@ -49,16 +54,16 @@ def apply_now(module=None, quiet=False):
         _patch.apply(module, quiet=quiet)
 
 
-def _applied():
+def _applied() -> bool:
     patch = sys.modules.get(_PATCH)
-    return patch is not None and patch.applied()
+    return patch is not None and bool(patch.applied())
 
 
-def deferred():
+def deferred() -> bool:
     return _deferred is not None
 
 
-def _bootstrapping_child():
+def _bootstrapping_child() -> bool:
     """True in a multiprocessing child still unpickling its task, as a pool worker is when it
     imports the pool module. Such a process needs the fix only if it makes a pool of its own."""
     mp_process = sys.modules.get("multiprocessing.process")
@@ -70,31 +75,32 @@ def _bootstrapping_child():
         return False
 
 
-def _defer(module):
+def _defer(module: "ModuleType") -> None:
     """Apply the fix when this process first constructs a ProcessPoolExecutor, not now."""
     global _deferred
     try:
-        cls = module.ProcessPoolExecutor
-        original = cls.__dict__["__init__"]
+        cls: type = module.ProcessPoolExecutor
+        original: "Callable[..., None]" = cls.__dict__["__init__"]
     except Exception:
         apply_now(module, quiet=True)
         return
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self: object, *args: "Any", **kwargs: "Any") -> None:
         try:
             apply_now(module, quiet=True)  # puts the original __init__ back first
         except Exception as exc:  # the user's pool must still be made
             _startup.hook_error = "%s: %s" % (type(exc).__name__, exc)
-        return original(self, *args, **kwargs)
+        original(self, *args, **kwargs)
 
-    __init__.__wrapped__ = original  # inspect.signature() shows the real parameters
+    # inspect.signature() shows the real parameters.
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
     __init__.__doc__ = original.__doc__
     __init__.__qualname__ = getattr(original, "__qualname__", "__init__")
     _deferred = (cls, original, __init__)
-    cls.__init__ = __init__
+    cls.__init__ = __init__  # type: ignore[misc]
 
 
-def undefer():
+def undefer() -> None:
     """Put the stdlib's own ProcessPoolExecutor.__init__ back, if a stand-in of ours is there."""
     global _deferred
     with _lock:
@@ -102,4 +108,4 @@ def undefer():
         if deferred is not None:
             cls, original, stand_in = deferred
             if cls.__dict__.get("__init__") is stand_in:
-                cls.__init__ = original
+                cls.__init__ = original  # type: ignore[misc]

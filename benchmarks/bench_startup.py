@@ -71,23 +71,28 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="set in every child (e.g. BACKPORT_GH115634=1)")
+    parser.add_argument("--with-start", action="store_true",
+                        help="also a venv with the wheel plus a PEP 829 .start file, to show "
+                             "what shipping one would cost (3.15+)")
     parser.add_argument("--wheel", help="an already built wheel (default: build from checkout)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 30 rounds")
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.warmup = 30, 3
 
-    pythons = venvs.contenders(args.python, args.wheel)
+    pythons = venvs.contenders(args.python, args.wheel, args.with_start)
+    names = list(CONTENDERS) + (["ours+start"] if args.with_start else [])
+    ratios = list(RATIOS) + ([("ours+start", "none", None)] if args.with_start else [])
     env = children.clean_env()
     env.update(item.split("=", 1) for item in args.env)
     for _ in range(args.warmup):  # page cache, .pyc files, CPU frequency
-        for name in CONTENDERS:
+        for name in names:
             time_start(pythons[name], env)
-    wall = {name: [] for name in CONTENDERS}
-    cpu = {name: [] for name in CONTENDERS}
+    wall = {name: [] for name in names}
+    cpu = {name: [] for name in names}
     started = time.monotonic()
     for round_number in range(args.runs):
-        for name in measure.rotated(list(CONTENDERS), round_number):
+        for name in measure.rotated(names, round_number):
             elapsed, used = time_start(pythons[name], env)
             wall[name].append(elapsed)
             cpu[name].append(used)
@@ -95,18 +100,18 @@ def main(argv=None):
 
     print("Benchmark 1: interpreter start (python -c pass), %s%s" % (
         args.python, "".join(" " + item for item in args.env)))
-    print("%d rounds (%d starts, %.0f s)%s\n" % (args.runs, args.runs * len(CONTENDERS), seconds,
+    print("%d rounds (%d starts, %.0f s)%s\n" % (args.runs, args.runs * len(names), seconds,
                                                  " (QUICK: not a measurement)" if args.quick
                                                  else ""))
     rows = [[name, measure.ms(measure.median(wall[name])),
              measure.ms(measure.percentile(wall[name], 0.1)),
              measure.ms(measure.percentile(wall[name], 0.9)),
-             measure.ms(measure.median(cpu[name]))] for name in CONTENDERS]
+             measure.ms(measure.median(cpu[name]))] for name in names]
     print(measure.table(["venv", "wall median ms", "wall p10 ms", "wall p90 ms",
                          "CPU median ms"], rows))
     print()
     rows = []
-    for first, second, goal in RATIOS:
+    for first, second, goal in ratios:
         cells, values = [first + " / " + second], []
         for samples in (wall, cpu):
             value = measure.ratio(measure.median(samples[first]), measure.median(samples[second]))

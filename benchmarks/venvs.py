@@ -77,13 +77,25 @@ def _install_import_sys_pth(venv_python):
         handle.write("import sys\n")
 
 
-def contenders(python, wheel=None):
-    """{"none", "ours", "import-sys", "setuptools"} -> the python of a venv with just that."""
+def _install_ours_with_start(venv_python, wheel):
+    """The wheel plus the PEP 829 .start file it no longer ships (what the .start would cost)."""
+    _install(venv_python, wheel)
+    with open(os.path.join(_purelib(venv_python), "backport_gh115634.start"), "w") as handle:
+        handle.write("backport_gh115634_startup:activate\n")
+
+
+def contenders(python, wheel=None, with_start=False):
+    """{"none", "ours", "import-sys", "setuptools"} (and "ours+start" if asked) -> the python
+    of a venv with just that."""
+    if wheel is None:
+        wheel = build_wheel(os.path.join(children.CACHE, "wheel"))
     with_pkg, without_pkg = pair(python, wheel)
     root = os.path.dirname(os.path.dirname(os.path.dirname(with_pkg)))
     pythons = {"none": without_pkg, "ours": with_pkg}
-    for name, install in (("import-sys", _install_import_sys_pth),
-                          ("setuptools", _install_setuptools_pth)):
+    extra = [("ours+start", lambda venv: _install_ours_with_start(venv, wheel))] \
+        if with_start else []
+    for name, install in [("import-sys", _install_import_sys_pth),
+                          ("setuptools", _install_setuptools_pth)] + extra:
         path = os.path.join(root, name)
         ready = os.path.join(path, "ready")
         if not os.path.exists(ready):
