@@ -43,7 +43,8 @@ UNKNOWN = "unknown"
 # The releases that may ship the bug, for cross-checks: 3.11.0 up to 3.14.6, and 3.15's
 # pre-releases (the fix landed in 3.15.0b4; rc and b4 are checked by shape, like any other).
 # The .pth line (startup/backport_gh115634.pth) has its own copy, since it may import nothing;
-# tests check the two agree on every row.
+# tests check the two agree on every row. That file holds the line alone, no comment: site reads
+# it at every start of every interpreter it is installed for.
 FIRST_AFFECTED = (3, 11)
 FIXED_IN = ((3, 14, 7), (3, 15, 0, "final"))
 
