@@ -80,6 +80,8 @@ def apply(process: "Optional[ModuleType]" = None, quiet: bool = False) -> None:
 
 def _wake(process: "ModuleType") -> None:
     global _last_error
+    if not getattr(process, "_threads_wakeups", None):
+        return  # no executor yet, as when the start-up hook applies: nothing to import either
     from backport_gh115634 import _wakeup
 
     try:
