@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3
 
     Key = Tuple[type, str]
 
-# Where a seam leaves a (cause, message) verdict for the manager thread's next wait.
+# Where a seam leaves a (fix, cause, message) verdict for the manager thread's next wait.
 VERDICT_ATTR = "_backport_gh115634_verdict"
 
 

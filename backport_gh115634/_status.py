@@ -16,7 +16,7 @@ _Fields = collections.namedtuple("_Fields", [
     "activation",  # how the package was switched on: tuple of sources, or ("disabled",)
     "error",  # what went wrong while activating or applying, if anything
     # read-only {fix or "rescue": times, in this process, the shim did what the stock code
-    # would not have}; last, so that positional unpacking of the fields above still works
+    # would not have}; last, so that status[i] keeps its meaning for the fields above
     "interventions",
 ])
 
