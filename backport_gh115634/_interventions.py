@@ -8,10 +8,12 @@ and a free-threaded build has no GIL to make ``+= 1`` atomic.
 The records go to the ``backport_gh115634`` logger at WARNING: each one means "this interpreter has
 a bug that would have hung (or crashed) you here", which a production service wants to see and
 which happens rarely enough to leave on. No handler is added; without one, logging's last resort
-prints WARNING records to stderr, as it does for concurrent.futures' own logger. Records are
-emitted on the manager thread, in some paths under the pool's shutdown lock (where the stdlib
-itself runs future callbacks and logs their errors): a handler must not submit to the pool it
-is told about.
+prints WARNING records to stderr (as it does for concurrent.futures' own logger), message only,
+so each message names the package as well as the fix and the pool.
+
+Records are emitted on the manager thread, in some paths under the pool's shutdown lock (where
+the stdlib itself runs future callbacks and logs their errors): a handler must not submit to the
+pool it is told about.
 """
 import logging  # already loaded: concurrent.futures imports it
 import threading

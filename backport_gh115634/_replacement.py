@@ -99,10 +99,10 @@ class WorkerReplacement:
                     fix, message = "failed-spawn", SPAWN_FAILED
                     if manager.processes:
                         _interventions.record(fix, (
-                            "%s: a replacement worker could not be started (%s: %s); the "
-                            "manager thread kept running (the stock one would have died with "
-                            "the error, leaving every future pending) and %d workers keep "
-                            "draining the queue" % (
+                            "%s: a replacement worker could not be started (%s: %s); "
+                            "backport_gh115634 kept the manager thread running (the stock one "
+                            "would have died with the error, leaving every future pending) and "
+                            "%d workers keep draining the queue" % (
                                 _interventions.describe_executor(executor, manager),
                                 type(exc).__name__, exc, len(manager.processes))))
                 else:
@@ -134,16 +134,17 @@ class WorkerReplacement:
         pool = _interventions.describe_executor(executor, manager)
         pending = len(manager.pending_work_items)
         if fix == "gh-115634":
-            text = ("%s: a worker exited at max_tasks_per_child with %d tasks pending; started a "
-                    "replacement, where the stock code would have taken a stale idle-worker "
-                    "token and started none" % (pool, pending))
+            text = ("%s: a worker exited at max_tasks_per_child with %d tasks pending; "
+                    "backport_gh115634 started a replacement, where the stock code would have "
+                    "taken a stale idle-worker token and started none" % (pool, pending))
         elif fix == "gh-119592":
             text = ("%s: a worker exited after shutdown(wait=False) with %d tasks pending; "
-                    "started a replacement, which the stock code could not (its process table "
-                    "and queues were cleared)" % (pool, pending))
+                    "backport_gh115634 started a replacement, which the stock code could not "
+                    "(its process table and queues were cleared)" % (pool, pending))
         else:
             text = ("%s: %d tasks pending and no worker left (the stock code strands a pool "
-                    "this way, before apply() or while reverted); started a worker"
+                    "this way, before apply() or while reverted); backport_gh115634 started a "
+                    "worker"
                     % (pool, pending))
         _interventions.record(fix, text)
 
@@ -200,5 +201,6 @@ class WorkerReplacement:
                 failed += 1
             except process._base.InvalidStateError:
                 pass  # cancelled in the meantime: it is resolved already
-        _interventions.record(fix, "%s: failed %d pending futures with BrokenProcessPool (%s): "
-                                   "%s" % (pool, failed, STOCK_INSTEAD[fix], message))
+        _interventions.record(fix, "%s: backport_gh115634 failed %d pending futures with "
+                                   "BrokenProcessPool (%s): %s"
+                              % (pool, failed, STOCK_INSTEAD[fix], message))
