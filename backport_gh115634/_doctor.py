@@ -21,6 +21,10 @@ import backport_gh115634
 import backport_gh115634_startup as _startup
 from backport_gh115634 import _detect
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional
+
 EXIT_SAFE = 0
 EXIT_AFFECTED = 1
 EXIT_LIVE_CHECK_FAILED = 2
@@ -31,6 +35,9 @@ DEFAULT_COMPARE_DEADLINE = 20.0
 TASKS = 10
 REPRODUCER = "ProcessPoolExecutor(1, max_tasks_per_child=2), %d tasks of operator.mul" % TASKS
 LINE_PREFIX = "BACKPORT-DOCTOR "
+# The keys of status().interventions (the doctor may not import _interventions: it pulls in
+# logging, which the doctor does not otherwise need).
+INTERVENTION_NAMES = _detect.FIXES + ("rescue",)
 
 # Outcomes of one live run.
 PASSED = "passed"
@@ -67,7 +74,15 @@ for future in futures:
     results.append(future.result(timeout=%(wait)r))
     say(event="result", done=len(results))
 executor.shutdown(wait=True)
-say(event="done", results=results, seconds=time.monotonic() - started)
+seconds = time.monotonic() - started
+# What the shim did here that the stock pool would not have. A start-up hook may have applied it
+# without this program importing the package: read it only if something loaded it.
+package = sys.modules.get("backport_gh115634")
+try:
+    interventions = dict(package.status().interventions) if package is not None else None
+except Exception as exc:
+    interventions = "%%s: %%s" %% (type(exc).__name__, exc)
+say(event="done", results=results, seconds=seconds, interventions=interventions)
 '''
 
 
@@ -356,6 +371,7 @@ def _judge(run, stdout, stderr, timed_out, returncode, wall):
     done = [e for e in events if e.get("event") == "done"]
     results = max([e.get("done", 0) for e in events if e.get("event") == "result"] or [0])
     run.update(seconds=round(wall, 3), done=results, child=start)
+    run.update(_interventions(done[-1] if done else None))
     tail = stderr.strip().splitlines()[-5:]
     if timed_out and results == TASKS:
         run.update(outcome=HUNG, detail="all %d results, but the pool did not shut down: "
@@ -373,6 +389,22 @@ def _judge(run, stdout, stderr, timed_out, returncode, wall):
                    detail="%d of %d results in %.2fs" % (TASKS, TASKS, done[-1].get("seconds",
                                                                                     wall)))
     return run
+
+
+def _interventions(done: "Optional[Dict[str, Any]]") -> "Dict[str, Any]":
+    """What the child's status().interventions said at its end: "interventions" (counts per fix
+    and "rescue"; zeros when the package was not loaded there, or the child never finished) and
+    "interventions_source" ("status()", "not loaded", "not reached" or the error)."""
+    zeros = dict.fromkeys(INTERVENTION_NAMES, 0)
+    if done is None:
+        return {"interventions": zeros, "interventions_source": "not reached"}
+    reported = done.get("interventions")
+    if reported is None:
+        return {"interventions": zeros, "interventions_source": "not loaded"}
+    if not isinstance(reported, dict):
+        return {"interventions": zeros, "interventions_source": "status() failed: %s" % reported}
+    zeros.update(reported)
+    return {"interventions": zeros, "interventions_source": "status()"}
 
 
 def _spec(role, label, deadline, env_changes=None, import_package=False, skip=None):
@@ -497,8 +529,29 @@ def _run_intro(spec):
         spec["label"], what, spec["deadline"]))
 
 
-def _run_outcome(run):
-    return _field("", "%s: %s" % (run["outcome"].upper(), run["detail"]))
+def _run_outcome(run: "Dict[str, Any]") -> "List[str]":
+    lines = _field("", "%s: %s" % (run["outcome"].upper(), run["detail"]))
+    if run.get("interventions_source") in (None, "not reached"):
+        return lines
+    return lines + _field("", "interventions: " + describe_interventions(run))
+
+
+def describe_interventions(run: "Dict[str, Any]") -> str:
+    """The child's intervention counts in a line: the non-zero ones, or why there are none."""
+    counts = run["interventions"]
+    source = run["interventions_source"]
+    if source == "not loaded":
+        return "none (the child never loaded backport_gh115634: nothing to patch there)"
+    if source != "status()":
+        return "unknown (%s)" % source
+    shown = []
+    for name, count in counts.items():
+        if name == "gh-115634" and count:
+            shown.append("gh-115634 %d (retired workers replaced where the stock pool would "
+                         "have started none)" % count)
+        elif count:
+            shown.append("%s %d" % (name, count))
+    return ", ".join(shown) or "none (the stock pool would have done the same)"
 
 
 def _emit(lines):

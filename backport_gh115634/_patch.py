@@ -8,7 +8,15 @@ we say so with a warning.
 import sys
 import threading
 
-from backport_gh115634 import _detect, _seams
+from backport_gh115634 import _detect, _interventions, _seams
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3.12+
+    from types import ModuleType
+    from typing import Optional
+
+    from backport_gh115634._detect import Detection
+    from backport_gh115634._status import Status
 
 TARGET = "concurrent.futures.process"
 
@@ -38,8 +46,11 @@ def _detect_once(process):
     return _detection
 
 
-def apply(process=None, quiet=False):
+def apply(process: "Optional[ModuleType]" = None, quiet: bool = False) -> None:
     """Install the seams this stdlib needs; quiet=True (start-up hook) records instead of warning.
+
+    Once installed, wake every live executor's manager thread, so that a pool the stock code
+    already stranded is seen by the new seams now rather than at its next submit() (_wakeup).
 
     Returns nothing: building a status() is left to those who ask, since the start-up hook runs
     this in every worker process and needs no report.
@@ -61,18 +72,38 @@ def apply(process=None, quiet=False):
             _last_error = "apply() failed: %s: %s" % (type(exc).__name__, exc)
             if not quiet:
                 raise
+            return
+    # Outside our lock: waking may wait for a pool's shutdown lock, whose holder may be a
+    # callback calling status() or revert().
+    _wake(process)
+
+
+def _wake(process: "ModuleType") -> None:
+    global _last_error
+    if not getattr(process, "_threads_wakeups", None):
+        return  # no executor yet, as when the start-up hook applies: nothing to import either
+    from backport_gh115634 import _wakeup
+
+    try:
+        _wakeup.wake_managers(process)
+    except Exception as exc:  # the fix is in place; only the rescue of stuck pools waits
+        _last_error = "apply() could not wake the running executors: %s: %s" % (
+            type(exc).__name__, exc)
 
 
 def applied():
     return bool(_installed)
 
 
-def _install(process, detection):
+def _install(process: "ModuleType", detection: "Detection") -> None:
     from backport_gh115634._replacement import WorkerReplacement
 
     names = _seams.seam_names(process, detection.shape)
     originals = {(owner, name): owner.__dict__[name] for owner, name in names}
-    seams = _seams.build(process, WorkerReplacement(process), originals)
+    # Only the pre-fix exit path trusts the idle-worker token; late 3.13's replaces regardless.
+    replacement = WorkerReplacement(
+        process, stock_trusts_idle_token=detection.shape == _detect.PRE_FIX)
+    seams = _seams.build(process, replacement, originals)
     for key, function in seams.items():
         owner, name = key
         _originals[key] = originals[key]
@@ -105,12 +136,13 @@ def revert():
         return status()
 
 
-def status():
+def status() -> "Status":
     from backport_gh115634 import _status
 
     with _lock:
         process = _load_process(None)
-        return _status.build(_detect_once(process), bool(_installed), _last_error)
+        return _status.build(_detect_once(process), bool(_installed), _last_error,
+                             _interventions.snapshot())
 
 
 def _warn_unrecognised(detection):

@@ -1,4 +1,5 @@
-"""What the manager thread does once a worker has exited at its max_tasks_per_child limit.
+"""What the manager thread does once a worker has exited at its max_tasks_per_child limit, or
+finds its pool with work pending and no worker left.
 
 The behaviour is upstream CPython's (3.14.7+ / 3.15), written here for the older manager loops:
 
@@ -12,10 +13,24 @@ The behaviour is upstream CPython's (3.14.7+ / 3.15), written here for the older
 * A replacement that cannot start breaks the pool once no worker is left, rather than killing the
   manager thread (which would hang every caller).
 * During terminate_workers()/kill_workers() no replacement is spawned: it would escape the kill.
+* Rescue (ours, not upstream's): a pool that the stock code left with work pending and no worker
+  (before apply(), or in a revert() window) gets one, by the same rules as a replacement.
 
-Every function here runs on the manager thread.
+Each time this does what the stock code would not have, it records an intervention
+(_interventions). Every function here runs on the manager thread.
 """
 import traceback  # already loaded: concurrent.futures.process imports it
+
+from backport_gh115634 import _interventions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3.12+
+    from types import ModuleType
+    from typing import Any, List, Optional, Tuple
+
+    # Why the pending futures of a pool can no longer run: (the fix that says so, a formatted
+    # traceback or None, the BrokenProcessPool message).
+    Verdict = Tuple[str, Optional[List[str]], str]
 
 GARBAGE_COLLECTED = (
     "The ProcessPoolExecutor was garbage collected with work pending after its last worker "
@@ -28,26 +43,52 @@ SPAWN_FAILED = (
     "A replacement worker process could not be started and no worker is left to run the "
     "remaining work.")
 
+# What the stock code would have done instead of failing the pending futures, per fix.
+STOCK_INSTEAD = {
+    "gh-152967": "the stock code would have left them pending forever",
+    "failed-spawn": "the stock manager thread would have died on the error, leaving them "
+                    "pending forever",
+    "forced-shutdown": "the stock code would have started a worker that escapes the kill",
+}
 
 class WorkerReplacement:
-    """Binds the replacement logic to one concurrent.futures.process module."""
+    """Binds the replacement logic to one concurrent.futures.process module.
 
-    def __init__(self, process):
+    stock_trusts_idle_token: the stdlib's own exit path (the pre-fix _adjust_process_count)
+    starts nothing while the idle-worker semaphore holds a token; used only to tell, for the
+    record, when our replacement is one the stock code would have skipped.
+    """
+
+    def __init__(self, process: "ModuleType", stock_trusts_idle_token: bool = False) -> None:
         self.process = process
+        self.stock_trusts_idle_token = stock_trusts_idle_token
 
-    def after_exit(self, manager, executor):
+    def after_exit(self, manager: "Any", executor: "Any") -> "Optional[Verdict]":
         """Decide what follows a worker exit. The caller holds manager.shutdown_lock.
 
-        Returns None while the pool can still make progress, otherwise (cause, message) for the
-        futures that can no longer run; cause is a formatted traceback or None.
+        Returns None while the pool can still make progress, otherwise the Verdict for the
+        futures that can no longer run.
         """
-        cause = message = None
+        return self._keep_staffed(manager, executor, rescuing=False)
+
+    def rescue(self, manager: "Any", executor: "Any") -> "Optional[Verdict]":
+        """The manager is about to wait with work pending and no worker alive, which only the
+        stock code leaves behind. The caller holds manager.shutdown_lock and has checked both.
+        Same rules and result as after_exit()."""
+        return self._keep_staffed(manager, executor, rescuing=True)
+
+    def _keep_staffed(self, manager: "Any", executor: "Any", rescuing: bool) -> "Optional[Verdict]":
+        cause = None
+        fix = message = ""
         if executor is None:
-            message = GARBAGE_COLLECTED
+            fix, message = "gh-152967", GARBAGE_COLLECTED
         elif getattr(executor, "_force_shutting_down", False):
-            message = FORCED_SHUTDOWN
+            fix, message = "forced-shutdown", FORCED_SHUTDOWN
         elif manager.pending_work_items or not manager.is_shutting_down():
             if len(manager.processes) < executor._max_workers:
+                # Read before spawning: the stock code's view of the pool as it is now.
+                skipped_by_stock = _interventions.RESCUE if rescuing \
+                    else self._stock_would_skip(executor)
                 try:
                     self.spawn(manager, executor)
                 except Exception as exc:
@@ -55,14 +96,59 @@ class WorkerReplacement:
                     # is broken below. The manager thread itself must survive either way.
                     cause = traceback.format_exception(
                         type(exc), exc, exc.__traceback__)
-                    message = SPAWN_FAILED
+                    fix, message = "failed-spawn", SPAWN_FAILED
+                    if manager.processes:
+                        _interventions.record(fix, (
+                            "%s: a replacement worker could not be started (%s: %s); "
+                            "backport_gh115634 kept the manager thread running (the stock one "
+                            "would have died with the error, leaving every future pending) and "
+                            "%d workers keep draining the queue" % (
+                                _interventions.describe_executor(executor, manager),
+                                type(exc).__name__, exc, len(manager.processes))))
+                else:
+                    if skipped_by_stock is not None:
+                        self._record_spawn(skipped_by_stock, manager, executor)
         if not manager.processes and (manager.pending_work_items or cause is not None):
             # A failed spawn breaks even an idle pool: leaving it with no worker would make the
             # next submit() wait on a stale idle token instead of raising.
-            return cause, message
+            return fix, cause, message
         return None
 
-    def spawn(self, manager, executor):
+    def _stock_would_skip(self, executor: "Any") -> "Optional[str]":
+        """The fix whose absence would have made the stock exit path start no replacement here,
+        or None if it would have started one too. Reads state only: the semaphore's token is
+        left where it is, for submit() to see as the stock code would."""
+        if executor._processes is None:
+            # shutdown(wait=False) cleared the executor's process table and queues: the stock
+            # path has nothing to spawn with (it returns, or the manager thread dies on it).
+            return "gh-119592"
+        if self.stock_trusts_idle_token:
+            semaphore = getattr(executor, "_idle_worker_semaphore", None)
+            # threading.Semaphore keeps its count in _value; only this thread releases it and
+            # submit() acquires it under the shutdown lock we hold, so the read is stable.
+            if getattr(semaphore, "_value", 0) > 0:
+                return "gh-115634"  # acquire(blocking=False) would succeed: no spawn
+        return None
+
+    def _record_spawn(self, fix: str, manager: "Any", executor: "Any") -> None:
+        pool = _interventions.describe_executor(executor, manager)
+        pending = len(manager.pending_work_items)
+        if fix == "gh-115634":
+            text = ("%s: a worker exited at max_tasks_per_child with %d tasks pending; "
+                    "backport_gh115634 started a replacement, where the stock code would have "
+                    "taken a stale idle-worker token and started none" % (pool, pending))
+        elif fix == "gh-119592":
+            text = ("%s: a worker exited after shutdown(wait=False) with %d tasks pending; "
+                    "backport_gh115634 started a replacement, which the stock code could not "
+                    "(its process table and queues were cleared)" % (pool, pending))
+        else:
+            text = ("%s: %d tasks pending and no worker left (the stock code strands a pool "
+                    "this way, before apply() or while reverted); backport_gh115634 started a "
+                    "worker"
+                    % (pool, pending))
+        _interventions.record(fix, text)
+
+    def spawn(self, manager: "Any", executor: "Any") -> None:
         """Start one worker wired to the manager's queues and record it in its process table.
 
         The executor's mp_context, initializer and initargs survive shutdown(); its queues and
@@ -84,29 +170,37 @@ class WorkerReplacement:
         worker.start()
         manager.processes[worker.pid] = worker
 
-    def fail_pending(self, manager, cause, message):
-        """Resolve every pending future with BrokenProcessPool(message).
+    def fail_pending(self, manager: "Any", verdict: "Verdict") -> None:
+        """Resolve every pending future with BrokenProcessPool, and record it for the fix that
+        the verdict names: the stock code would have left these futures pending forever.
 
         Runs just before the stock terminate_broken(), which then finds nothing pending and only
         tears the pool down; its own message would blame a crashed worker.
         """
+        fix, cause, message = verdict
         process = self.process
         with manager.shutdown_lock:
             executor = manager.executor_reference()
             if executor is not None:
                 # From now on submit() raises instead of queueing work nobody will run.
                 executor._broken = message
+            pool = _interventions.describe_executor(executor, manager)
             del executor
             items = list(manager.pending_work_items.values())
             manager.pending_work_items.clear()
         remote = None
         if cause is not None:
             remote = "\n'''\n%s'''" % "".join(cause)
+        failed = 0
         for item in items:
             error = process.BrokenProcessPool(message)
             if remote is not None:
                 error.__cause__ = process._RemoteTraceback(remote)
             try:
                 item.future.set_exception(error)
+                failed += 1
             except process._base.InvalidStateError:
                 pass  # cancelled in the meantime: it is resolved already
+        _interventions.record(fix, "%s: backport_gh115634 failed %d pending futures with "
+                                   "BrokenProcessPool (%s): %s"
+                              % (pool, failed, STOCK_INSTEAD[fix], message))

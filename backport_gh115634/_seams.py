@@ -8,8 +8,10 @@ Seams, narrowest first:
 * ``ProcessPoolExecutor._replace_dead_worker`` (late 3.13.x): its whole job is the exit path, so
   it is replaced outright to gain the hardening it lacks.
 * ``_ExecutorManagerThread.wait_result_broken_or_wakeup``: the one place a manager thread blocks.
-  Before it blocks with no worker left and work pending, it fails that work instead (a garbage
-  collected executor never reaches the two seams above), and it reports the verdicts they leave.
+  It never blocks with work pending and no worker alive: it starts a worker (the rescue of a pool
+  the stock code stranded), or fails that work where nothing may start one (a garbage collected
+  executor never reaches the two seams above; a forced shutdown). It also reports the verdicts
+  the seams above leave.
 * ``ProcessPoolExecutor._force_shutdown`` (3.14+): flags the forced shutdown, under the shutdown
   lock, before the original snapshots the processes it will signal.
 
@@ -19,11 +21,21 @@ apply() follow them from their next call on.
 import sys
 import threading
 
-# Where a seam leaves a (cause, message) verdict for the manager thread's next wait.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3.12+
+    from types import ModuleType
+    from typing import Any, Callable, Dict, List, Optional, Tuple
+
+    from backport_gh115634._replacement import Verdict, WorkerReplacement
+
+    Key = Tuple[type, str]
+
+# Where a seam leaves a (fix, cause, message) verdict for the manager thread's next wait.
 VERDICT_ATTR = "_backport_gh115634_verdict"
 
 
-def build(process, replacement, originals):
+def build(process: "ModuleType", replacement: "WorkerReplacement",
+          originals: "Dict[Key, Any]") -> "Dict[Key, Callable[..., Any]]":
     """Return {(class, attribute name): replacement function} for the seams this shape needs.
 
     originals maps the same keys to the stdlib objects being replaced.
@@ -34,9 +46,9 @@ def build(process, replacement, originals):
     after_exit = replacement.after_exit
     current_thread = threading.current_thread
     get_frame = sys._getframe
-    seams = {}
+    seams: "Dict[Key, Callable[..., Any]]" = {}
 
-    def leave_verdict(manager, verdict):
+    def leave_verdict(manager: "Any", verdict: "Optional[Verdict]") -> None:
         if verdict is not None:
             setattr(manager, VERDICT_ATTR, verdict)
 
@@ -44,7 +56,7 @@ def build(process, replacement, originals):
     if key in originals:
         adjust_process_count = originals[key]
 
-        def _adjust_process_count(self):
+        def _adjust_process_count(self: "Any") -> None:
             if get_frame(1).f_code is manager_run_code:
                 # The manager loop's worker-exit path, under the shutdown lock. Callbacks that
                 # submit() from the manager thread come through submit's frame instead.
@@ -61,7 +73,7 @@ def build(process, replacement, originals):
     if key in originals:
         replace_dead_worker = originals[key]
 
-        def _replace_dead_worker(self):
+        def _replace_dead_worker(self: "Any") -> None:
             manager = current_thread()
             if not isinstance(manager, manager_cls):
                 return replace_dead_worker(self)
@@ -73,22 +85,23 @@ def build(process, replacement, originals):
     key = (manager_cls, "wait_result_broken_or_wakeup")
     wait = originals[key]
     fail_pending = replacement.fail_pending
+    rescue = replacement.rescue
 
-    def wait_result_broken_or_wakeup(self):
+    def wait_result_broken_or_wakeup(self: "Any") -> "Tuple[Any, bool, Optional[List[str]]]":
         verdict = self.__dict__.pop(VERDICT_ATTR, None)
         if verdict is None and self.pending_work_items and not self.processes:
+            # Work pending and no worker alive: the stock wait would block until a submit() or
+            # a shutdown, or forever. Only the stock code gets a pool here (a worker exit before
+            # apply() or in a revert() window; apply() wakes every manager so it comes here).
+            # Under the shutdown lock, which submit() holds while it adds work and spawns.
             with self.shutdown_lock:
-                executor = self.executor_reference()
-                if (not self.processes and self.pending_work_items
-                        and (executor is None
-                             or getattr(executor, "_force_shutting_down", False))):
-                    # Nothing can start a worker for this work any more.
-                    verdict = after_exit(self, executor)
-                del executor
+                if self.pending_work_items and not self.processes:
+                    executor = self.executor_reference()
+                    verdict = rescue(self, executor)
+                    del executor
         if verdict is not None:
-            cause, message = verdict
-            fail_pending(self, cause, message)
-            return None, True, cause
+            fail_pending(self, verdict)
+            return None, True, verdict[1]
         return wait(self)
 
     seams[key] = wait_result_broken_or_wakeup
@@ -98,7 +111,7 @@ def build(process, replacement, originals):
         force_shutdown = originals[key]
         operations = getattr(process, "_SHUTDOWN_CALLBACK_OPERATION", None)
 
-        def _force_shutdown(self, operation):
+        def _force_shutdown(self: "Any", operation: "Any") -> "Any":
             if operations is None or operation in operations:
                 with self._shutdown_lock:
                     self._force_shutting_down = True
@@ -116,7 +129,7 @@ def build(process, replacement, originals):
     return seams
 
 
-def seam_names(process, shape):
+def seam_names(process: "ModuleType", shape: str) -> "List[Key]":
     """The (class, attribute name) pairs to replace for a patchable shape."""
     from backport_gh115634 import _detect
 

@@ -15,6 +15,9 @@ _Fields = collections.namedtuple("_Fields", [
     "python",  # e.g. "CPython 3.12.1"
     "activation",  # how the package was switched on: tuple of sources, or ("disabled",)
     "error",  # what went wrong while activating or applying, if anything
+    # read-only {fix or "rescue": times, in this process, the shim did what the stock code
+    # would not have}; last, so that status[i] keeps its meaning for the fields above
+    "interventions",
 ])
 
 
@@ -44,7 +47,15 @@ def activation():
     return tuple(_startup.requested_by)
 
 
-def build(detection, applied, apply_error):
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3.12+
+    from typing import Mapping, Optional
+
+    from backport_gh115634._detect import Detection
+
+
+def build(detection: "Detection", applied: bool, apply_error: "Optional[str]",
+          interventions: "Mapping[str, int]") -> Status:
     fixes = {}
     for fix in _detect.FIXES:
         state = detection.fixes.get(fix, _detect.NOT_APPLICABLE)
@@ -74,4 +85,5 @@ def build(detection, applied, apply_error):
         python=python_description(),
         activation=activation(),
         error="; ".join(errors) or None,
+        interventions=interventions,
     )

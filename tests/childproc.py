@@ -57,12 +57,14 @@ def run(args, env, deadline=DEADLINE, executable=None, cwd=None):
 
 
 def run_scenario(name, start_method, *, shim, overlay=None, hang_window=None,
-                 deadline=DEADLINE):
-    """Run one scenario of scenarios/pool_scenario.py and return its JSON verdict."""
+                 deadline=DEADLINE, mode=None):
+    """Run one scenario of scenarios/pool_scenario.py and return its JSON verdict.
+
+    mode, if given, is the scenario's MODE ("shim", "stock", "reverted") and overrides shim."""
     extra = {}
     if hang_window is not None:
         extra["BACKPORT_TEST_HANG_WINDOW"] = str(hang_window)
-    done = run([SCENARIO, name, start_method, "shim" if shim else "stock"],
+    done = run([SCENARIO, name, start_method, mode or ("shim" if shim else "stock")],
                child_env(overlay, extra=extra), deadline=deadline)
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if not lines:

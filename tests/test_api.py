@@ -4,11 +4,12 @@ must start from a fresh interpreter or break the stdlib on purpose."""
 import json
 import sys
 import threading
+import types
 
 import pytest
 
 import backport_gh115634
-from backport_gh115634 import _detect, _seams
+from backport_gh115634 import _detect, _doctor, _seams
 from childproc import child_env, run
 
 import concurrent.futures.process as process
@@ -48,6 +49,20 @@ def test_status_is_immutable(pristine):
     assert tuple(status.fixes) == _detect.FIXES
     assert set(status.fixes.values()) <= {"native", "patched", "missing", "not applicable"}
     assert isinstance(status.reason, str) and status.reason
+
+
+def test_interventions_are_a_read_only_count_per_fix(pristine):
+    status = backport_gh115634.status()
+    assert status._fields[-1] == "interventions"  # added last: positional users keep working
+    counts = status.interventions
+    assert isinstance(counts, types.MappingProxyType)
+    assert tuple(counts) == _detect.FIXES + ("rescue",)
+    assert all(isinstance(count, int) and count >= 0 for count in counts.values()), counts
+    with pytest.raises(TypeError):
+        counts["rescue"] = 1
+    # A snapshot: a later intervention does not change a Status already handed out.
+    assert backport_gh115634.status().interventions is not counts
+    assert _doctor.INTERVENTION_NAMES == tuple(counts)  # the doctor's copy of the names
 
 
 def test_apply_twice_then_revert_restores_the_exact_originals(pristine, shipped_detection):

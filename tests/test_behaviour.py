@@ -23,6 +23,20 @@ def assert_clean(result):
     assert result.get("manager_thread_alive") in (None, False), result
 
 
+def assert_interventions(result, **counts):
+    """status().interventions in the child: each named fix (underscores for dashes) has its
+    count where the shim patched that fix, 0 where the stdlib has it natively; all others 0.
+    A count may be a set of the values allowed."""
+    fixes = result["status"]["fixes"]
+    got = result["interventions"]
+    for name in got:
+        want = counts.get(name.replace("-", "_"), 0)
+        if fixes.get(name) != "patched":
+            want = 0
+        allowed = want if isinstance(want, set) else {want}
+        assert got[name] in allowed, (name, got, fixes)
+
+
 def assert_broken(items, text):
     assert items, "expected failed futures"
     for item in items:
@@ -38,6 +52,10 @@ def test_backlog_completes_with_shim(stdlib, start_method, scenario):
     assert_clean(result)
     assert result["futures"] == result["expected"]
     assert result["status"]["fixes"]["gh-115634"] in ("native", "patched")
+    # Every retirement with work left is one the stock pre-fix code would have skipped (its
+    # idle token is stale); the last one too, if it beat shutdown().
+    allowed = {4, 5} if scenario == "seed" else set(range(1, 5))
+    assert_interventions(result, gh_115634=allowed)
 
 
 def test_stock_hangs_exactly_when_detection_says_affected(stdlib, start_method):
@@ -62,6 +80,7 @@ def test_idle_worker_is_reused(stdlib, start_method):
     assert_clean(result)
     assert result["workers"] == 1
     assert ok_values(result) == [i * 2 for i in range(8)]
+    assert_interventions(result)
 
 
 # --- 2. gh-119592 / gh-132969 ---------------------------------------------------------------
@@ -70,6 +89,7 @@ def test_shutdown_without_wait_still_replaces_workers(stdlib, start_method):
     result = run_scenario("shutdown_nowait", start_method, shim=True, overlay=stdlib)
     assert_clean(result)
     assert ok_values(result) == [0, 1, 2]
+    assert_interventions(result, gh_119592=2)  # two replacements; the last exit has none left
 
 
 @pytest.mark.parametrize("scenario", [
@@ -82,6 +102,7 @@ def test_dropped_executor_fails_pending_work(stdlib, start_method, scenario):
     assert result["collected"] is True
     assert result["futures"][0] == ["ok", 0]
     assert_broken(result["futures"][1:], "garbage collected")
+    assert_interventions(result, gh_152967=1)
 
 
 # --- 4. a replacement that cannot start -----------------------------------------------------
@@ -92,6 +113,7 @@ def test_failed_replacement_of_last_worker_breaks_the_pool(stdlib, start_method)
     assert result["futures"][0] == ["ok", 0]
     assert_broken(result["futures"][1:], "could not be started")
     assert result["submit_after"] == "BrokenProcessPool"
+    assert_interventions(result, failed_spawn=1)
 
 
 def test_failed_replacement_while_others_remain_keeps_draining(stdlib, start_method):
@@ -101,6 +123,9 @@ def test_failed_replacement_while_others_remain_keeps_draining(stdlib, start_met
     assert len(ok_values(result)) == 4, result
     assert_broken(errors(result), "could not be started")
     assert len(errors(result)) == 2
+    # The first failure: the manager lives on while the other worker drains; the second: the
+    # queued futures fail.
+    assert_interventions(result, failed_spawn=2)
 
 
 # --- 5. terminate_workers() / kill_workers() ------------------------------------------------
@@ -112,6 +137,7 @@ def test_no_replacement_during_forced_shutdown(stdlib, start_method):
     assert_clean(result)
     assert result["futures"][0] == ["ok", 0]
     assert_broken(result["futures"][1:], "forcefully shut down")
+    assert_interventions(result, forced_shutdown=1)
 
 
 def test_kill_workers_leaves_no_worker_and_no_pending_future(stdlib, start_method):
@@ -132,3 +158,4 @@ def test_retirement_during_shutdown_spawns_nothing(stdlib, start_method):
     assert_clean(result)
     assert result["futures"] == [["ok", 7]]
     assert result["starts"] == 1
+    assert_interventions(result)

@@ -5,6 +5,7 @@ checks run under the doctor's deadlines. The package comes from where this suite
 tox env's wheel, or the checkout). In a venv built from the wheel: test_activation.py.
 """
 import json
+import re
 
 import pytest
 
@@ -25,6 +26,18 @@ def doctor(args, cwd, enabled=True, overlay=None, deadline=180):
     if "--json" in args and done.stdout.strip().startswith("{"):
         report = json.loads(done.stdout)
     return done, report
+
+
+def assert_interventions(live, stock_hangs):
+    """The live check's child counted, per fix, what the shim did that the stock pool would not
+    have: where the stock reproducer hangs, the replacements it would have skipped (one per
+    retirement with work left: 4 of 10 tasks at 2 per worker; 5 if the last one beat
+    shutdown()); elsewhere nothing."""
+    counts = live["interventions"]
+    assert set(counts) == set(_doctor.INTERVENTION_NAMES), counts
+    skipped = counts.pop("gh-115634")
+    assert skipped in ((4, 5) if stock_hangs else (0,)), live
+    assert set(counts.values()) == {0}, live
 
 
 def expected(stdlib, shipped_detection):
@@ -93,6 +106,8 @@ def test_json_report_with_the_fix_on(shipped_detection, workdir):
         assert live["outcome"] == "passed" and live["done"] == _doctor.TASKS, live
         assert 0 < live["seconds"] < live["deadline"]
         assert live["child"]["patched"] is bool(shipped_detection.affected), live
+        assert live["interventions_source"] == "status()", live
+        assert_interventions(live, expected(None, shipped_detection)[1])
     assert report["compare"] is None
 
 
@@ -129,6 +144,10 @@ def test_text_report(shipped_detection, workdir):
     assert "(exit 0)" in text
     if shipped_detection.shape != _detect.NO_RECYCLING:
         assert "PASSED: 10 of 10 results in" in text, text
+        if expected(None, shipped_detection)[1]:
+            assert re.search(r"\n {12}interventions: gh-115634 [45] \(retired workers", text), text
+        else:
+            assert "\n            interventions: none (" in text, text
 
 
 def test_a_start_up_failure_is_shown(workdir):
@@ -155,6 +174,7 @@ def test_compare_shows_the_stock_hang(stdlib, shipped_detection, workdir):
     assert done.returncode == 0, done.describe()
     assert report["affected"] is affected
     assert report["live_check"]["outcome"] == "passed", report["live_check"]
+    assert_interventions(report["live_check"], hangs)
     stock = report["compare"]
     assert stock["env"] == {"BACKPORT_GH115634": "0"}
     assert stock["child"]["patched"] is False, stock

@@ -1,5 +1,6 @@
 """Long fault runs outside pytest, with a summary: how many seeds, which failed (with the command
-that reproduces each), how often each fault fired, how many race runs needed the rescue.
+that reproduces each), how often each fault fired, how many race runs had a stranded pool
+rescued by apply(), and what the shim counted in status().interventions over all runs.
 
     python tests/faults/fault_batch.py --python /root/.pyenv/versions/3.12.1/bin/python3.12 \\
         --runs 2000 --jobs 2
@@ -53,6 +54,7 @@ def main(argv=None):
     started = time.monotonic()
     failures, planned, fired = [], collections.Counter(), collections.Counter()
     rescued, slowest, known = 0, (0.0, None), collections.Counter()
+    interventions = collections.Counter()
     python_seen = None
     for done, seed in enumerate(seeds, 1):
         judgement = runner.result(seed, overlay, args.start_method)
@@ -60,7 +62,8 @@ def main(argv=None):
         python_seen = python_seen or verdict.get("status")
         planned.update(verdict.get("faults_planned", ()))
         fired.update(verdict.get("faults_fired", ()))
-        rescued += bool(verdict.get("rescued"))
+        rescued += bool(verdict.get("interventions", {}).get("rescue"))
+        interventions.update(verdict.get("interventions", {}))
         known.update(verdict.get("known_stock_bugs", ()))
         slowest = max(slowest, (judgement.elapsed, seed))
         if not judgement.passed:
@@ -79,7 +82,9 @@ def main(argv=None):
     print("faults planned: %s" % ", ".join("%s %d" % item for item in sorted(planned.items())))
     print("triggered faults that fired: %s"
           % ", ".join("%s %d" % item for item in sorted(fired.items())))
-    print("race runs rescued after a reverted window stranded work: %d" % rescued)
+    print("race runs whose stranded pool apply() rescued: %d" % rescued)
+    print("interventions, all runs: %s"
+          % ", ".join("%s %d" % item for item in sorted(interventions.items())))
     print("known stock bugs hit (not counted as failures; every future still resolved): %s"
           % (", ".join("%s x%d" % item for item in known.items()) or "none"))
     for judgement in failures:

@@ -8,14 +8,14 @@ its fork server, its workers, its resource tracker), so a stuck run costs one de
 
 About the apply()/revert() race: while threads revert() and apply() the shim, the stock code runs
 in the reverted windows, and a worker exit that falls into one meets the stock bug (its
-replacement is skipped, the pending work is stranded). No shim can undo that after the fact. So
-a race run keeps the invariants that the shim does own: apply()/revert() never raise, the final
-revert() restores the exact stdlib objects, no thread dies, no process or semaphore leaks; the
-racing stops (with apply() last) before any shutdown, drop or forced-kill fault fires, and a
-pool left stranded is then rescued with public steps plus one wake-up of the manager thread
-(shutdown(wait=False, cancel_futures=True), drop the executor): with the fix back in place that
-must resolve every future. fault_run.py allows that rescue in race runs only, and never a
-failed spawn in a race run (a failed spawn in a reverted window kills the stock manager thread).
+replacement is skipped, the pending work is stranded with no worker). The apply() that ends such
+a window wakes every manager thread, and the shim gives a stranded pool a worker (the rescue), so
+a race run keeps the same invariants as any other: every future resolves, and only as the
+injected faults allow. Also: apply()/revert() never raise, the final revert() restores the exact
+stdlib objects, no thread dies, no process or semaphore leaks. The racing stops (with apply()
+last) before any shutdown, drop or forced-kill fault fires, and a race run never has a failed
+spawn (a failed spawn in a reverted window kills the stock manager thread, which nothing can
+bring back).
 """
 import json
 import os

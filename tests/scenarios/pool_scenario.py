@@ -1,6 +1,7 @@
 """One process-pool scenario, run in a child process: ``pool_scenario.py NAME START_METHOD MODE``.
 
-MODE is "shim" (apply backport_gh115634 first) or "stock" (leave the stdlib alone). The last line
+MODE is "shim" (apply backport_gh115634 first), "stock" (leave the stdlib alone) or "reverted"
+(apply, then revert: the stock code again, as a program sees it after revert()). The last line
 printed is ``SCENARIO-RESULT: {json}``. A scenario that hangs reports "hung" once its futures have
 waited HANG_WINDOW seconds, kills its workers and exits at once; the parent's hard deadline is
 the backstop if even that fails.
@@ -8,6 +9,7 @@ the backstop if even that fails.
 import concurrent.futures
 import gc
 import json
+import logging
 import multiprocessing as mp
 import operator
 import os
@@ -54,6 +56,12 @@ def sleep_return(seconds, value):
 
 THREAD_ERRORS = []
 STATUS = {}
+LOG_RECORDS = []  # [level, message] of each record on the backport_gh115634 logger
+
+
+class _LogCapture(logging.Handler):
+    def emit(self, record):
+        LOG_RECORDS.append([record.levelname, record.getMessage()])
 
 
 def _record_thread_error(args):
@@ -86,6 +94,11 @@ def finish(result, futures_out=None):
     result["status"] = STATUS
     result["thread_errors"] = list(THREAD_ERRORS)
     result["starts"] = len(STARTS)
+    if "interventions" not in result:
+        import backport_gh115634
+
+        result["interventions"] = dict(backport_gh115634.status().interventions)
+    result["log"] = list(LOG_RECORDS)
     print(RESULT_PREFIX + json.dumps(result), flush=True)
     if result.get("hung"):
         for child in mp.active_children():
@@ -258,11 +271,142 @@ def scenario_retire_during_shutdown(method):
     finish(result, outcomes([future]))
 
 
+# --- rescue: apply() resumes pools the stock code already stranded ---------------------------
+
+# How long a pool must make no progress to count as stuck before apply(), and how long apply()
+# gets to bring every result in. A stuck pool stays stuck: the first is a lower bound of a hang.
+STILL_WINDOW = 1.5
+RESUME_WINDOW = 15.0
+
+
+def _progress_stops(futures):
+    """Wait until no future has completed for STILL_WINDOW (or all are done); return how many
+    are done. Bounded by HANG_WINDOW."""
+    deadline = time.monotonic() + HANG_WINDOW
+    done = sum(future.done() for future in futures)
+    last_change = time.monotonic()
+    while done < len(futures) and time.monotonic() < deadline:
+        concurrent.futures.wait(futures, timeout=0.05, return_when="FIRST_COMPLETED")
+        now_done = sum(future.done() for future in futures)
+        if now_done != done:
+            done, last_change = now_done, time.monotonic()
+        elif time.monotonic() - last_change > STILL_WINDOW:
+            break
+    return done
+
+
+def _apply_and_resume(result, futures):
+    """apply(), then time how long the results take; fills result, returns outcomes()."""
+    import backport_gh115634
+
+    started = time.monotonic()
+    result["applied"] = backport_gh115634.apply().applied
+    out = outcomes(futures, timeout=RESUME_WINDOW)
+    result["resumed_in"] = round(time.monotonic() - started, 3)
+    result["interventions"] = dict(backport_gh115634.status().interventions)
+    return out
+
+
+def _recycling_pool(method, max_workers=1):
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers, mp_context=mp.get_context(method), max_tasks_per_child=2)
+
+
+def scenario_rescue_stuck(method, pools=1):
+    """gh-115634 stranded `pools` pools (1 worker, 2 tasks per child, 8 tasks each) before
+    apply(): apply() alone, with no submit(), must bring every result in."""
+    executors = [_recycling_pool(method) for _ in range(pools)]
+    futures = [executor.submit(operator.mul, i, 2) for executor in executors for i in range(8)]
+    result = {"expected": [["ok", i * 2] for _ in executors for i in range(8)],
+              "done_before_apply": _progress_stops(futures),
+              "workers_before_apply": [len(executor._processes) for executor in executors]}
+    out = _apply_and_resume(result, futures)
+    finish(result, out)
+    for executor in executors:
+        executor.shutdown(wait=True)
+
+
+def scenario_rescue_several(method):
+    scenario_rescue_stuck(method, pools=3)
+
+
+def scenario_rescue_dropped(method):
+    """A stranded pool whose executor is then dropped: after apply() its pending work fails
+    with BrokenProcessPool (gh-152967) rather than waiting forever."""
+    executor = _recycling_pool(method)
+    futures = [executor.submit(operator.mul, i, 2) for i in range(8)]
+    result = {"done_before_apply": _progress_stops(futures)}
+    manager_thread = executor._executor_manager_thread
+    executor_ref = weakref.ref(executor)
+    executor = None
+    result["collected"] = collect(executor_ref)
+    out = _apply_and_resume(result, futures)
+    manager_thread.join(HANG_WINDOW)
+    result["manager_thread_alive"] = manager_thread.is_alive()
+    finish(result, out)
+
+
+def scenario_rescue_shutdown_nowait(method):
+    """shutdown(wait=False) with work queued, then the worker retires: the stock code (pre-fix
+    and late 3.13 alike) starts no replacement from the cleared executor state, stranding the
+    rest (gh-119592). apply() must bring every result in."""
+    executor = _recycling_pool(method)
+    futures = [executor.submit(sleep_return, 0.3, i) for i in range(6)]
+    executor.shutdown(wait=False)
+    result = {"expected": [["ok", i] for i in range(6)],
+              "done_before_apply": _progress_stops(futures)}
+    out = _apply_and_resume(result, futures)
+    finish(result, out)
+
+
+def scenario_rescue_racing(method):
+    """apply() and revert() from a thread while two pools complete tasks and the main thread
+    submits more (the manager threads wake for results and submits meanwhile); the racing ends
+    with apply(), which must leave no pool stranded."""
+    import backport_gh115634
+
+    executors = [_recycling_pool(method, workers) for workers in (1, 2)]
+    stop = threading.Event()
+    toggles = []
+
+    def race():
+        while not stop.is_set():
+            backport_gh115634.revert()
+            time.sleep(0.003)
+            backport_gh115634.apply()
+            toggles.append(1)
+            time.sleep(0.01)
+
+    racer = threading.Thread(target=race, name="racer")
+    futures = []
+    racer.start()
+    try:
+        for i in range(40):
+            for executor in executors:
+                futures.append(executor.submit(sleep_return, 0.002, i))
+            time.sleep(0.025)
+    finally:
+        stop.set()
+        racer.join(HANG_WINDOW)
+    result = {"expected": [["ok", i] for i in range(40) for _ in executors],
+              "done_before_apply": sum(future.done() for future in futures),
+              "toggles": len(toggles), "racer_alive": racer.is_alive()}
+    out = _apply_and_resume(result, futures)
+    result["workers"] = [len(executor._processes) for executor in executors]
+    finish(result, out)
+    for executor in executors:
+        executor.shutdown(wait=True)
+
+
 def main():
     name, method, mode = sys.argv[1:4]
     threading.excepthook = _record_thread_error
+    logging.getLogger("backport_gh115634").addHandler(_LogCapture())
     import backport_gh115634
 
+    if mode == "reverted":
+        backport_gh115634.apply()
+        backport_gh115634.revert()
     status = backport_gh115634.apply() if mode == "shim" else backport_gh115634.status()
     STATUS.update(affected=status.affected, applied=status.applied, shape=status.shape,
                   fixes=dict(status.fixes))
