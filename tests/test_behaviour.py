@@ -2,11 +2,14 @@
 both the spawn and forkserver start methods, against the stdlib as shipped and (on 3.14+) its
 pre-fix overlay. On an upstream-fixed stdlib the shim does nothing, so the same assertions then
 check upstream CPython itself: the reference behaviour."""
+import sys
+
 import pytest
 
 from childproc import run_scenario
 
 STOCK_HANG_WINDOW = 8
+GIL_DISABLED = not getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
 def ok_values(result):
@@ -78,7 +81,13 @@ def test_idle_worker_is_reused(stdlib, start_method):
     # bpo-39207: the submit path keeps the stdlib's reuse of idle workers.
     result = run_scenario("reuse", start_method, shim=True, overlay=stdlib)
     assert_clean(result)
-    assert result["workers"] == 1
+    if GIL_DISABLED:
+        # Stock too: with no GIL, result() can return before the manager thread releases the
+        # idle token for that result, so the next submit() may start a second worker (seen on
+        # stock 3.13.5t in 7 of 10 runs, never more than 2). Still not a worker per task (4).
+        assert result["workers"] < 4, result
+    else:
+        assert result["workers"] == 1
     assert ok_values(result) == [i * 2 for i in range(8)]
     assert_interventions(result)
 
