@@ -16,7 +16,6 @@ output says whether the runs were enough: the half-width must be well under the 
 """
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -35,16 +34,8 @@ _STATE = ("import sys, json; print(json.dumps({'modules': sorted(sys.modules), "
 
 
 def time_start(python, env):
-    """(wall seconds, CPU seconds) of one `python -c pass`, from spawn to exit status.
-    posix_spawn keeps the parent's own share of the cost as small (and as equal) as it gets."""
-    argv = [python, "-c", "pass"]
-    started = time.perf_counter()
-    pid = os.posix_spawn(python, argv, env)
-    _, status, usage = os.wait4(pid, 0)
-    elapsed = time.perf_counter() - started
-    if status != 0:
-        raise RuntimeError("%s -c pass failed (wait status %d)" % (python, status))
-    return elapsed, usage.ru_utime + usage.ru_stime
+    """(wall seconds, CPU seconds) of one `python -c pass`."""
+    return children.spawn_timed([python, "-c", "pass"], env)
 
 
 def added(python, baseline, env):
