@@ -23,7 +23,7 @@ from backport_gh115634 import _detect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional
+    from typing import Any, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 EXIT_SAFE = 0
 EXIT_AFFECTED = 1
@@ -89,12 +89,12 @@ say(event="done", results=results, seconds=seconds, interventions=interventions)
 class _Parser(argparse.ArgumentParser):
     """argparse's own message for a bad command line, but exit 3: 2 means a failed live check."""
 
-    def error(self, message):
+    def error(self, message: str) -> "NoReturn":
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, "%s: error: %s\n" % (self.prog, message))
 
 
-def _seconds(text):
+def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -105,7 +105,7 @@ def _seconds(text):
     return value
 
 
-def build_parser():
+def build_parser() -> _Parser:
     parser = _Parser(
         prog="python -m backport_gh115634",
         allow_abbrev=False,
@@ -150,14 +150,14 @@ def build_parser():
 
 # --- what this process knows ----------------------------------------------------------------
 
-def _startup_files():
+def _startup_files() -> "Dict[str, Optional[str]]":
     """The start-up file next to backport_gh115634_startup.py: {"pth": path or None}."""
     where = os.path.dirname(os.path.abspath(_startup.__file__))
     path = os.path.join(where, "backport_gh115634.pth")
     return {"pth": path if os.path.isfile(path) else None}
 
 
-def _in_site_directory(path):
+def _in_site_directory(path: str) -> "Optional[bool]":
     try:
         import site
 
@@ -168,7 +168,7 @@ def _in_site_directory(path):
     return any(os.path.normcase(os.path.realpath(d)) == here for d in directories if d)
 
 
-def _pth_stands_down(files):
+def _pth_stands_down(files: "Dict[str, Optional[str]]") -> bool:
     """True where the installed .pth line imports nothing by design: a release that shipped the
     fix, and BACKPORT_GH115634 is not 1 (the line's own test; tests check the two agree)."""
     if not files["pth"] or sys.flags.no_site:
@@ -178,7 +178,7 @@ def _pth_stands_down(files):
     return os.environ.get(_startup.ENV_VAR, "").strip() not in ("1", "0")
 
 
-def describe_activation():
+def describe_activation() -> "Dict[str, Any]":
     """How the package was switched on in this process, and whether that is automatic.
 
     "import" among the sources is this doctor's own import of the package, so it only counts
@@ -225,7 +225,7 @@ def describe_activation():
     }
 
 
-def _why_no_hook(files):
+def _why_no_hook(files: "Dict[str, Optional[str]]") -> str:
     if sys.flags.no_site:
         return "python ran with -S (no site, so no .pth files)"
     if not files["pth"]:
@@ -239,9 +239,9 @@ def _why_no_hook(files):
     return "the start-up files were not processed (is something skipping .pth files?)"
 
 
-def collect():
+def collect() -> "Dict[str, Any]":
     """Everything the doctor reports before the live check, as plain data."""
-    report = {
+    report: "Dict[str, Any]" = {
         "version": backport_gh115634.__version__,
         "python": None,
         "implementation": sys.implementation.name,
@@ -277,14 +277,14 @@ def collect():
     return report
 
 
-def protected(report):
+def protected(report: "Dict[str, Any]") -> bool:
     """True when this interpreter's programs get a pool without the bug: natively, or patched."""
     return report["affected"] is False or (report["affected"] is True and report["applied"])
 
 
 # --- live runs --------------------------------------------------------------------------------
 
-def _interpreter_flags():
+def _interpreter_flags() -> "List[str]":
     """The command-line flags this interpreter runs with (-I, -S, -E, -X ...), so the child
     starts as this process did. The stdlib's helper for exactly that (multiprocessing uses it)."""
     flags = getattr(subprocess, "_args_from_interpreter_flags", None)
@@ -294,7 +294,7 @@ def _interpreter_flags():
         return []
 
 
-def _kill_group(proc):
+def _kill_group(proc: "subprocess.Popen[bytes]") -> None:
     try:
         if hasattr(os, "killpg"):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -304,7 +304,9 @@ def _kill_group(proc):
         pass
 
 
-def run_reproducer(label, deadline, env_changes=None, import_package=False):
+def run_reproducer(label: str, deadline: float,
+                   env_changes: "Optional[Mapping[str, Optional[str]]]" = None,
+                   import_package: bool = False) -> "Dict[str, Any]":
     """Run the reproducer in a child process; kill its process group at the deadline.
 
     Returns a dict: outcome (passed / hung / failed), seconds, results done, what the child saw.
@@ -322,7 +324,7 @@ def run_reproducer(label, deadline, env_changes=None, import_package=False):
         else:
             env[name] = value
     argv = [sys.executable] + _interpreter_flags() + ["-c", program]
-    run = {
+    run: "Dict[str, Any]" = {
         "label": label,
         "ran": True,
         "deadline": deadline,
@@ -359,7 +361,8 @@ def run_reproducer(label, deadline, env_changes=None, import_package=False):
     return _judge(run, stdout, stderr, timed_out, proc.returncode, wall)
 
 
-def _judge(run, stdout, stderr, timed_out, returncode, wall):
+def _judge(run: "Dict[str, Any]", stdout: str, stderr: str, timed_out: bool,
+           returncode: "Optional[int]", wall: float) -> "Dict[str, Any]":
     events = []
     for line in stdout.splitlines():
         if line.startswith(LINE_PREFIX):
@@ -367,7 +370,7 @@ def _judge(run, stdout, stderr, timed_out, returncode, wall):
                 events.append(json.loads(line[len(LINE_PREFIX):]))
             except ValueError:
                 pass
-    start = next((e for e in events if e.get("event") == "start"), {})
+    start: "Dict[str, Any]" = next((e for e in events if e.get("event") == "start"), {})
     done = [e for e in events if e.get("event") == "done"]
     results = max([e.get("done", 0) for e in events if e.get("event") == "result"] or [0])
     run.update(seconds=round(wall, 3), done=results, child=start)
@@ -407,12 +410,15 @@ def _interventions(done: "Optional[Dict[str, Any]]") -> "Dict[str, Any]":
     return {"interventions": zeros, "interventions_source": "status()"}
 
 
-def _spec(role, label, deadline, env_changes=None, import_package=False, skip=None):
+def _spec(role: str, label: str, deadline: float,
+          env_changes: "Optional[Mapping[str, Optional[str]]]" = None,
+          import_package: bool = False, skip: "Optional[str]" = None) -> "Dict[str, Any]":
     return {"role": role, "label": label, "deadline": deadline, "env_changes": env_changes,
             "import_package": import_package, "skip": skip}
 
 
-def plan(report, deadline, compare, compare_deadline):
+def plan(report: "Dict[str, Any]", deadline: float, compare: bool,
+         compare_deadline: float) -> "List[Dict[str, Any]]":
     """The live runs to make: first the one that shows what the user's programs get ("main"),
     then with --compare its counterpart ("compare")."""
     activation = report["activation"]
@@ -449,7 +455,7 @@ def plan(report, deadline, compare, compare_deadline):
     return runs
 
 
-def execute(spec, report):
+def execute(spec: "Dict[str, Any]", report: "Dict[str, Any]") -> "Dict[str, Any]":
     """Make one planned run; for the main run of a patched interpreter, also check that the
     child was patched as this process is."""
     if spec["skip"]:
@@ -465,7 +471,7 @@ def execute(spec, report):
     return run
 
 
-def decide(report, main):
+def decide(report: "Dict[str, Any]", main: "Dict[str, Any]") -> "Tuple[int, str]":
     """(exit code, verdict) from the status report and the main live run."""
     if not protected(report):
         if report["affected"] is None:
@@ -493,7 +499,7 @@ def decide(report, main):
 _INDENT = " " * 12
 
 
-def _field(title, text):
+def _field(title: str, text: str) -> "List[str]":
     """One report field: the title in a 12-column margin, the text wrapped beside it."""
     import textwrap
 
@@ -501,7 +507,7 @@ def _field(title, text):
                          subsequent_indent=_INDENT, break_on_hyphens=False) or [title]
 
 
-def _text_header(report):
+def _text_header(report: "Dict[str, Any]") -> "List[str]":
     lines = ["backport-gh115634 %s doctor" % report["version"], ""]
     lines += _field("Python", "%s, %s" % (report["python"], report["executable"]))
     lines += _field("", report["python_build"])
@@ -519,7 +525,7 @@ def _text_header(report):
     return lines
 
 
-def _run_intro(spec):
+def _run_intro(spec: "Dict[str, Any]") -> "List[str]":
     title = "Live check" if spec["role"] == "main" else "Compare"
     if spec["skip"]:
         return _field(title, spec["label"])
@@ -554,12 +560,12 @@ def describe_interventions(run: "Dict[str, Any]") -> str:
     return ", ".join(shown) or "none (the stock pool would have done the same)"
 
 
-def _emit(lines):
+def _emit(lines: "List[str]") -> None:
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
 
 
-def main(argv=None):
+def main(argv: "Optional[Sequence[str]]" = None) -> int:
     args = build_parser().parse_args(argv)
     report = collect()
     text = not args.json

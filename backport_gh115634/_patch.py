@@ -13,33 +13,37 @@ from backport_gh115634 import _detect, _interventions, _seams
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3.12+
     from types import ModuleType
-    from typing import Optional
+    from typing import Any, Callable, Dict, List, Optional
 
     from backport_gh115634._detect import Detection
+    from backport_gh115634._seams import Key
     from backport_gh115634._status import Status
 
 TARGET = "concurrent.futures.process"
 
 _lock = threading.RLock()
-_originals = {}  # (class, name) -> the stdlib object we replaced
-_installed = {}  # (class, name) -> our function now on the class
-_detection = None  # Detection of the stdlib as shipped, made once per process
-_process = None
+# (class, name) -> the stdlib object we replaced
+_originals: "Dict[Key, Any]" = {}
+# (class, name) -> our function now on the class
+_installed: "Dict[Key, Callable[..., Any]]" = {}
+# Detection of the stdlib as shipped, made once per process
+_detection: "Optional[Detection]" = None
+_process: "Optional[ModuleType]" = None
 _warned = False
-_last_error = None
+_last_error: "Optional[str]" = None
 
 
-def _load_process(process):
+def _load_process(process: "Optional[ModuleType]") -> "ModuleType":
     global _process
     if process is None:
         process = sys.modules.get(TARGET)
         if process is None:
             import concurrent.futures.process as process
     _process = process
-    return process
+    return process  # type: ignore[return-value]  # mypy does not narrow on import-as (#12965)
 
 
-def _detect_once(process):
+def _detect_once(process: "ModuleType") -> "Detection":
     global _detection
     if _detection is None:
         _detection = _detect.detect(process)
@@ -91,7 +95,7 @@ def _wake(process: "ModuleType") -> None:
             type(exc).__name__, exc)
 
 
-def applied():
+def applied() -> bool:
     return bool(_installed)
 
 
@@ -111,7 +115,7 @@ def _install(process: "ModuleType", detection: "Detection") -> None:
         _installed[key] = function
 
 
-def _uninstall():
+def _uninstall() -> "List[str]":
     """Put the originals back where ours still stand; return the keys someone else took over."""
     taken_over = []
     for key, function in list(_installed.items()):
@@ -125,7 +129,7 @@ def _uninstall():
     return taken_over
 
 
-def revert():
+def revert() -> "Status":
     """Remove the seams; executors already running follow the stdlib again from their next call."""
     with _lock:
         taken_over = _uninstall()
@@ -145,7 +149,7 @@ def status() -> "Status":
                              _interventions.snapshot())
 
 
-def _warn_unrecognised(detection):
+def _warn_unrecognised(detection: "Detection") -> None:
     global _warned
     if _warned:
         return
@@ -155,7 +159,7 @@ def _warn_unrecognised(detection):
           "please report this Python build." % detection.reason)
 
 
-def _warn(message):
+def _warn(message: str) -> None:
     import warnings
 
     from backport_gh115634 import BackportWarning

@@ -54,7 +54,7 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
 
     key = (executor_cls, "_adjust_process_count")
     if key in originals:
-        adjust_process_count = originals[key]
+        adjust_process_count: "Callable[[Any], None]" = originals[key]
 
         def _adjust_process_count(self: "Any") -> None:
             if get_frame(1).f_code is manager_run_code:
@@ -71,7 +71,7 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
 
     key = (executor_cls, "_replace_dead_worker")
     if key in originals:
-        replace_dead_worker = originals[key]
+        replace_dead_worker: "Callable[[Any], None]" = originals[key]
 
         def _replace_dead_worker(self: "Any") -> None:
             manager = current_thread()
@@ -83,7 +83,7 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
         seams[key] = _replace_dead_worker
 
     key = (manager_cls, "wait_result_broken_or_wakeup")
-    wait = originals[key]
+    wait: "Callable[[Any], Tuple[Any, bool, Optional[List[str]]]]" = originals[key]
     fail_pending = replacement.fail_pending
     rescue = replacement.rescue
 
@@ -124,7 +124,7 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
         function.__name__ = name
         function.__qualname__ = "%s.%s" % (owner.__name__, name)
         function.__doc__ = getattr(original, "__doc__", None)
-        function.__wrapped__ = original
+        function.__wrapped__ = original  # type: ignore[attr-defined]  # as functools.wraps does
         function.__module__ = __name__
     return seams
 

@@ -6,19 +6,38 @@ import types
 import backport_gh115634_startup as _startup
 from backport_gh115634 import _detect
 
-_Fields = collections.namedtuple("_Fields", [
-    "affected",  # True: the stdlib has the bug; False: it does not; None: unrecognised stdlib
-    "applied",  # our seams are installed right now
-    "fixes",  # read-only {fix: "native" | "patched" | "missing" | "not applicable"}
-    "reason",  # one human-readable sentence or two
-    "shape",  # which concurrent/futures/process.py we found (see _detect)
-    "python",  # e.g. "CPython 3.12.1"
-    "activation",  # how the package was switched on: tuple of sources, or ("disabled",)
-    "error",  # what went wrong while activating or applying, if anything
-    # read-only {fix or "rescue": times, in this process, the shim did what the stock code
-    # would not have}; last, so that status[i] keeps its meaning for the fields above
-    "interventions",
-])
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # for the type checker only: status() does not import typing
+    from typing import Mapping, NamedTuple, Optional, Tuple
+
+    from backport_gh115634._detect import Detection
+
+    class _Fields(NamedTuple):
+        """The fields as the type checker sees them; keep in step with the namedtuple below."""
+
+        affected: Optional[bool]
+        applied: bool
+        fixes: Mapping[str, str]
+        reason: str
+        shape: str
+        python: str
+        activation: Tuple[str, ...]
+        error: Optional[str]
+        interventions: Mapping[str, int]
+else:
+    _Fields = collections.namedtuple("_Fields", [
+        "affected",  # True: the stdlib has the bug; False: it does not; None: unrecognised stdlib
+        "applied",  # our seams are installed right now
+        "fixes",  # read-only {fix: "native" | "patched" | "missing" | "not applicable"}
+        "reason",  # one human-readable sentence or two
+        "shape",  # which concurrent/futures/process.py we found (see _detect)
+        "python",  # e.g. "CPython 3.12.1"
+        "activation",  # how the package was switched on: tuple of sources, or ("disabled",)
+        "error",  # what went wrong while activating or applying, if anything
+        # read-only {fix or "rescue": times, in this process, the shim did what the stock code
+        # would not have}; last, so that status[i] keeps its meaning for the fields above
+        "interventions",
+    ])
 
 
 class Status(_Fields):
@@ -26,12 +45,12 @@ class Status(_Fields):
 
     __slots__ = ()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Status(affected=%r, applied=%r, fixes=%r, reason=%r)" % (
             self.affected, self.applied, dict(self.fixes), self.reason)
 
 
-def python_description():
+def python_description() -> str:
     version = sys.version_info
     text = "%s %d.%d.%d" % (sys.implementation.name.replace("cpython", "CPython").replace(
         "pypy", "PyPy"), version.major, version.minor, version.micro)
@@ -41,17 +60,10 @@ def python_description():
     return text
 
 
-def activation():
+def activation() -> "Tuple[str, ...]":
     if _startup.disabled_by_env and not _startup.requested_by:
         return ("disabled by %s=0" % _startup.ENV_VAR,)
     return tuple(_startup.requested_by)
-
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3.12+
-    from typing import Mapping, Optional
-
-    from backport_gh115634._detect import Detection
 
 
 def build(detection: "Detection", applied: bool, apply_error: "Optional[str]",
