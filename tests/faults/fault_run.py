@@ -543,7 +543,8 @@ def known_stock_bugs(verdict):
     an entry once the shim covers its bug.
     """
     found = {}
-    if verdict.get("status", {}).get("python", "").startswith("CPython 3.11."):
+    if verdict.get("status", {}).get("python", "").startswith(("CPython 3.11.", "PyPy 3.11.")):
+        # (PyPy 3.11 ships CPython 3.11's concurrent/futures/process.py, this bug included.)
         # 3.11's _ExecutorManagerThread.terminate_broken() runs without the shutdown lock
         # (3.12 takes it), so a submit() racing with a pool that just broke spawns a worker
         # while the manager iterates self.processes (the manager thread dies on "dictionary
