@@ -389,7 +389,14 @@ class FaultRun:
         elif name == "drop_executor":
             del executor
             self.executor = None
-            gc.collect()
+            # A collection can find the manager thread holding the executor for a moment.
+            # Reference counting frees it once that goes; without (PyPy) only a later GC does,
+            # and an idle pool may never see one: collect until it is gone (bounded).
+            for _ in range(100):
+                gc.collect()
+                if self.executor_ref() is None:
+                    break
+                time.sleep(0.05)
             self.verdict["collected"] = self.executor_ref() is None
         elif name == "terminate_workers":
             executor.terminate_workers()
