@@ -185,9 +185,12 @@ class WorkerReplacement:
                 # From now on submit() raises instead of queueing work nobody will run.
                 executor._broken = message
             pool = _interventions.describe_executor(executor, manager)
-            del executor
             items = list(manager.pending_work_items.values())
             manager.pending_work_items.clear()
+        # Let go of the executor only outside the lock: collecting it runs the stdlib's weakref
+        # callback, which takes shutdown_lock before 3.12.8 / 3.13.1. On PyPy any GC can collect
+        # an executor the program has dropped, and run that callback on this thread.
+        del executor
         remote = None
         if cause is not None:
             remote = "\n'''\n%s'''" % "".join(cause)

@@ -94,11 +94,14 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
             # a shutdown, or forever. Only the stock code gets a pool here (a worker exit before
             # apply() or in a revert() window; apply() wakes every manager so it comes here).
             # Under the shutdown lock, which submit() holds while it adds work and spawns.
+            executor = None
             with self.shutdown_lock:
                 if self.pending_work_items and not self.processes:
                     executor = self.executor_reference()
                     verdict = rescue(self, executor)
-                    del executor
+            # Let go of the executor outside the lock, as fail_pending() does: collecting it
+            # runs the stdlib's weakref callback, which takes this lock before 3.12.8 / 3.13.1.
+            del executor
         if verdict is not None:
             fail_pending(self, verdict)
             return None, True, verdict[1]

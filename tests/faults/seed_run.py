@@ -76,7 +76,13 @@ class Judgement:
 def environment(overlay=None, package_root=CHECKOUT):
     """The child's environment: overlay first, the package importable, start-up hook off (the
     runner calls apply() itself), no inherited warning filters."""
-    env = dict(os.environ)
+    # Not dict(os.environ), which lists the keys and then reads each: BatchRunner calls this
+    # from its threads while pytest's main thread sets and deletes PYTEST_CURRENT_TEST.
+    env = {}
+    for key in list(os.environ):
+        value = os.environ.get(key)
+        if value is not None:  # None: deleted meanwhile
+            env[key] = value
     path = [p for p in (overlay, package_root, env.get("PYTHONPATH")) if p]
     env["PYTHONPATH"] = os.pathsep.join(path)
     env["BACKPORT_GH115634"] = "0"
