@@ -5,11 +5,15 @@ instead of left pending forever, a stranded pool given a worker), never the per-
 counts are process-wide, so they sit under a lock of their own: the pool locks are per executor,
 and a free-threaded build has no GIL to make ``+= 1`` atomic.
 
-The records go to the ``backport_gh115634`` logger at WARNING: each one means "this interpreter has
-a bug that would have hung (or crashed) you here", which a production service wants to see and
-which happens rarely enough to leave on. No handler is added; without one, logging's last resort
-prints WARNING records to stderr (as it does for concurrent.futures' own logger), message only,
-so each message names the package as well as the fix and the pool.
+The records go to the ``backport_gh115634`` logger, at two levels a production service can leave
+on. INFO for a replacement worker the stock code would have skipped (gh-115634, gh-119592): the
+fix doing its routine job, what a fixed stdlib does silently, and under a steady backlog it comes
+once per retirement, so it must not reach the stderr of a program that configured no logging.
+WARNING where something needs a look: futures failed with BrokenProcessPool (gh-152967, failed
+spawn, forced shutdown), a worker that could not start, and a pool found stranded by the stock
+code and rescued. No handler is added; without one, logging's last resort prints WARNING
+records (not INFO) to stderr, message only, so each message names the package as well as the
+fix and the pool.
 
 Records are emitted on the manager thread, in some paths under the pool's shutdown lock (where
 the stdlib itself runs future callbacks and logs their errors): a handler must not submit to the
@@ -30,12 +34,17 @@ _lock = threading.Lock()
 _counts = dict.fromkeys(NAMES, 0)
 
 
-def record(fix: str, message: str) -> None:
-    """Count one intervention of fix and log message (which names the fix and the executor)."""
+# The replacements a fixed stdlib makes too, logged at INFO; every other record is a WARNING.
+ROUTINE = ("gh-115634", "gh-119592")
+
+
+def record(fix: str, message: str, routine: bool = False) -> None:
+    """Count one intervention of fix and log message (which names the fix and the executor):
+    at INFO when routine (a replacement started), else at WARNING."""
     with _lock:
         _counts[fix] += 1
     # Outside our lock: a handler may be slow, or ask status() for the counts.
-    _logger.warning("%s: %s", fix, message)
+    _logger.log(logging.INFO if routine else logging.WARNING, "%s: %s", fix, message)
 
 
 def snapshot() -> "types.MappingProxyType[str, int]":

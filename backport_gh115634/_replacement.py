@@ -146,7 +146,7 @@ class WorkerReplacement:
                     "this way, before apply() or while reverted); backport_gh115634 started a "
                     "worker"
                     % (pool, pending))
-        _interventions.record(fix, text)
+        _interventions.record(fix, text, routine=fix in _interventions.ROUTINE)
 
     def spawn(self, manager: "Any", executor: "Any") -> None:
         """Start one worker wired to the manager's queues and record it in its process table.

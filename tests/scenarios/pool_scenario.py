@@ -401,7 +401,9 @@ def scenario_rescue_racing(method):
 def main():
     name, method, mode = sys.argv[1:4]
     threading.excepthook = _record_thread_error
-    logging.getLogger("backport_gh115634").addHandler(_LogCapture())
+    logger = logging.getLogger("backport_gh115634")
+    logger.addHandler(_LogCapture())
+    logger.setLevel(logging.INFO)  # routine replacements are INFO records
     import backport_gh115634
 
     if mode == "reverted":
