@@ -54,6 +54,18 @@ def bootstrap_interval(first, second, resamples=1000, seed=115634, paired=True):
     return percentile(values, 0.025), percentile(values, 0.975)
 
 
+def bootstrap_paired(first, second, resamples=1000, seed=115634):
+    """95 % interval of paired_ratio(first, second): the per-round ratios resampled. Rounds
+    cancel the machine's drift between them, so this is the tighter of the two estimates."""
+    import random
+
+    rng = random.Random(seed)
+    ratios = [a / b for a, b in zip(first, second) if b]
+    values = [median([ratios[rng.randrange(len(ratios))] for _ in ratios])
+              for _ in range(resamples)]
+    return percentile(values, 0.025), percentile(values, 0.975)
+
+
 def interval_text(low, high):
     return "%.3f-%.3f (+-%.1f %%)" % (low, high, (high - low) / 2 * 100)
 
