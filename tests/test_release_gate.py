@@ -2,8 +2,8 @@
 _detect's table, the BACKPORT_GH115634=1 opt-in, and a future stdlib shape on a release that
 shipped the fix (no alarm, nothing patched, the doctor exits 0).
 
-The .pth line is exec'd here exactly as the wheel ships it, with a stand-in `sys` and `os` given
-through its own `import` statement, so every row of the table is tried on every interpreter.
+The .pth line is exec'd here as the wheel ships it, past its `import os, sys;`, with stand-in
+`sys`, `os` and `__import__`, so every row of the table is tried on every interpreter.
 """
 import json
 import os
@@ -72,12 +72,14 @@ def exec_pth(version, env):
         imported.append(name)
         return modules[name]
 
-    builtins = dict(vars(__builtins__) if isinstance(__builtins__, types.ModuleType)
-                    else __builtins__)
-    builtins["__import__"] = fake_import
+    # The line's own `import os, sys` would bind the real modules: run what follows it with the
+    # stand-ins (and __import__) as globals, which every implementation looks up first (PyPy
+    # does not take __import__ from a custom __builtins__, so that route tests nothing there).
+    prefix = "import os, sys; "
     for line in pth_lines():
         assert line.startswith("import "), line  # site execs only lines starting so
-        exec(line, {"__builtins__": builtins})
+        assert line.startswith(prefix), line
+        exec(line[len(prefix):], {"os": fake_os, "sys": fake_sys, "__import__": fake_import})
     return calls, imported
 
 
