@@ -261,6 +261,7 @@ class FaultRun:
         self.manager_thread = None
         self.futures = {}  # task index -> future
         self.submit_errors = []
+        self.submitted_as_broke = []  # submit() returned normally, the pool broken by then
         self.fired = []  # names of the faults that took effect
         self.notes = []  # faults that found nothing to act on, and why
         self.handled = set()  # triggered faults already fired (or found nothing to do)
@@ -304,6 +305,11 @@ class FaultRun:
             self.submitting = False
             return
         self.futures[index] = future
+        if self.executor._broken:
+            # It passed submit()'s broken check before the pool broke (a check after the
+            # break raises): on 3.11 its work item may be inserted after terminate_broken()
+            # failed and cleared the pending work (see known_stock_bugs()).
+            self.submitted_as_broke.append(index)
         if self.manager_thread is None:
             self.manager_thread = self.executor._executor_manager_thread
 
@@ -464,6 +470,7 @@ class FaultRun:
         verdict["faults_fired"] = self.fired
         verdict["notes"] = self.notes
         verdict["submit_errors"] = self.submit_errors
+        verdict["submitted_as_broke"] = self.submitted_as_broke
         verdict["outcomes"] = {index: outcome(future) for index, future in self.futures.items()}
         verdict["manager_alive"] = bool(self.manager_thread and self.manager_thread.is_alive())
         if verdict["manager_alive"]:
@@ -543,6 +550,15 @@ def known_stock_bugs(verdict):
         if any(_closed_queue_error(name, message)
                for _, name, message in verdict["submit_errors"]):
             explained.add("submit error on a closed call queue")
+        pending = {int(index) for index, result in verdict["outcomes"].items()
+                   if result == ["pending"]}
+        if (pending and pending <= set(verdict.get("submitted_as_broke", ()))
+                and not verdict["manager_alive"]):
+            # The third form: a submit() that passed the broken check inserted its work item
+            # after terminate_broken() had failed and cleared the pending ones, and the manager
+            # thread, gone, never sees it. Only futures submitted as the pool broke qualify.
+            # Reproduced on stock PyPy 3.11 (1 of 200 rounds of stock_submit_race.py).
+            explained.add("futures stranded as the pool broke")
         if explained:
             found["3.11 terminate_broken() races with submit() (no shutdown lock)"] = explained
     return found
@@ -561,7 +577,7 @@ def violations(plan, verdict):
     excused = set().union(*known.values()) if known else set()
     found = []
     pending = [index for index, result in verdict["outcomes"].items() if result == ["pending"]]
-    if pending:
+    if pending and "futures stranded as the pool broke" not in excused:
         found.append("%d futures never resolved (tasks %s)"
                      % (len(pending), ", ".join(map(str, sorted(pending)))))
     for index, result in sorted(verdict["outcomes"].items()):
@@ -640,8 +656,9 @@ def finish(verdict, found, manager_thread):
             manager_thread.join(10)
     if (manager_thread is not None and manager_thread.is_alive()) or any(
             item == ["pending"] for item in verdict["outcomes"].values()):
-        # Interpreter exit would join the stuck manager thread forever: leave now.
-        os._exit(1)
+        # Interpreter exit would join the stuck manager thread forever: leave now (with the
+        # verdict's status: a stranded future that known_stock_bugs() explains is no failure).
+        os._exit(1 if found else 0)
     return 1 if found else 0
 
 
