@@ -92,7 +92,7 @@ def activate(source: str = "startup hook") -> bool:
         return False
 
 
-def _fire(module: "ModuleType | None") -> bool:
+def _fire() -> bool:
     """Mark the hook fired, exactly once; True for the caller that did."""
     global fired, _finder
     with _lock:
@@ -111,7 +111,7 @@ def _fire(module: "ModuleType | None") -> bool:
 def _hand_over(module: "ModuleType | None") -> None:
     """The one call into the package. module is None when it is not known to be complete."""
     global firing, hook_error
-    _fire(module)
+    _fire()
     previous, firing = firing, _thread.get_ident()
     try:
         from backport_gh115634 import _hook

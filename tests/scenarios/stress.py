@@ -38,8 +38,8 @@ def mode_import(threads=8):
     fired, handed = [], []
     real_fire, real_on_import = startup._fire, hook.on_import
 
-    def counting_fire(module):
-        won = real_fire(module)
+    def counting_fire():
+        won = real_fire()
         fired.append(won)
         return won
 
