@@ -575,6 +575,7 @@ def violations(plan, verdict):
     known = known_stock_bugs(verdict)
     verdict["known_stock_bugs"] = sorted(known)
     excused = set().union(*known.values()) if known else set()
+    verdict["stock_bug_forms"] = sorted(excused)
     found = []
     pending = [index for index, result in verdict["outcomes"].items() if result == ["pending"]]
     if pending and "futures stranded as the pool broke" not in excused:
