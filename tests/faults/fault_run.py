@@ -52,6 +52,8 @@ sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # 
 import failing_start  # noqa: E402
 
 VERDICT_PREFIX = "FAULT-VERDICT: "
+# The form of 3.11's terminate_broken() race that leaves a future unresolved (known_stock_bugs()).
+STRANDED_FORM = "futures stranded as the pool broke"
 HANG_WINDOW = float(os.environ.get("BACKPORT_FAULT_HANG_WINDOW", "30"))
 
 
@@ -560,7 +562,7 @@ def known_stock_bugs(verdict):
             # after terminate_broken() had failed and cleared the pending ones, and the manager
             # thread, gone, never sees it. Only futures submitted as the pool broke qualify.
             # Reproduced on stock PyPy 3.11 (1 of 200 rounds of stock_submit_race.py).
-            explained.add("futures stranded as the pool broke")
+            explained.add(STRANDED_FORM)
         if explained:
             found["3.11 terminate_broken() races with submit() (no shutdown lock)"] = explained
     return found
@@ -580,7 +582,7 @@ def violations(plan, verdict):
     verdict["stock_bug_forms"] = sorted(excused)
     found = []
     pending = [index for index, result in verdict["outcomes"].items() if result == ["pending"]]
-    if pending and "futures stranded as the pool broke" not in excused:
+    if pending and STRANDED_FORM not in excused:
         found.append("%d futures never resolved (tasks %s)"
                      % (len(pending), ", ".join(map(str, sorted(pending)))))
     for index, result in sorted(verdict["outcomes"].items()):

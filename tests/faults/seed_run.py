@@ -33,11 +33,11 @@ CHECKOUT = os.path.dirname(os.path.dirname(HERE))
 if os.path.dirname(HERE) not in sys.path:
     sys.path.append(os.path.dirname(HERE))  # tests/, for procgroup
 from procgroup import run_in_group  # noqa: E402
+from fault_run import STRANDED_FORM  # noqa: E402
 VERDICT_PREFIX = "FAULT-VERDICT: "
 DEADLINE = float(os.environ.get("BACKPORT_FAULT_DEADLINE", "150"))
 # "resource_tracker: There appear to be 3 leaked semaphore objects to clean up at shutdown"
 LEAK = re.compile(r"leaked \w+ objects?")
-STRANDED = "futures stranded as the pool broke"  # a form fault_run.known_stock_bugs() names
 
 
 class Judgement:
@@ -123,7 +123,7 @@ def run_seed(seed, python=sys.executable, overlay=None, package_root=CHECKOUT,
                         % (returncode, stdout[-2000:]))
     elif returncode != 0 and not verdict["violations"]:
         problems.append("exit status %s after a clean verdict" % returncode)
-    if STRANDED not in ((verdict or {}).get("stock_bug_forms") or ()):
+    if STRANDED_FORM not in ((verdict or {}).get("stock_bug_forms") or ()):
         # A future that 3.11's terminate_broken() race stranded keeps its pool from ever
         # shutting down, so the run leaves by os._exit() with the pool's semaphores registered.
         problems += ["resource tracker: " + line.strip() for line in stderr.splitlines()
