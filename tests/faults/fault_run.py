@@ -47,6 +47,7 @@ import traceback
 import weakref
 
 import fault_plan
+from proc_state import live_descendants, process_state, thread_state
 
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
 import failing_start  # noqa: E402
@@ -166,29 +167,6 @@ def call_with_timeout(function, timeout, tick=None):
             tick()
         thread.join(0.01)
     return not thread.is_alive(), outcome.get("error")
-
-
-def live_descendants(exclude):
-    """PIDs of live (non-zombie) processes below this one, minus the helpers in exclude.
-
-    Read from /proc, so forkserver workers (children of the fork server) count too.
-    """
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # exited meanwhile
-        if fields[0] != "Z":
-            parents[int(entry)] = int(fields[1])
-    found, frontier = set(), {os.getpid()}
-    while frontier:
-        frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - found
-        found |= frontier
-    return sorted(found - set(exclude))
 
 
 def helper_pids():
@@ -486,6 +464,8 @@ class FaultRun:
                               for pid, process in dict(manager.processes).items()},
                 "pending_work_items": sorted(dict(manager.pending_work_items)),
             }
+            # Below the Python stack: the system call it sits in (vfork? futex?).
+            verdict["manager_native"] = thread_state(manager.native_id)
         deadline = time.monotonic() + 10
         helpers = helper_pids()
         alive = live_descendants(helpers)
@@ -494,6 +474,9 @@ class FaultRun:
             mp.active_children()  # reaps exited workers
             alive = live_descendants(helpers)
         verdict["children_alive"] = alive
+        if verdict["manager_alive"] and alive:
+            # A child that has not exec'd yet still shows our command line.
+            verdict["children_native"] = {pid: process_state(pid) for pid in alive[:8]}
         verdict["thread_errors"] = self.errors.threads
         verdict["thread_tracebacks"] = self.errors.tracebacks
         verdict["unraisable"] = self.errors.unraisable

@@ -68,6 +68,9 @@ class Judgement:
         if verdict.get("manager_stack"):
             lines.append("manager thread stack:\n" + "".join(verdict["manager_stack"]))
             lines.append("manager state: %s" % verdict.get("manager_state"))
+            lines.append("manager thread in the kernel: %s" % verdict.get("manager_native"))
+        for pid, state in (verdict.get("children_native") or {}).items():
+            lines.append("live child %s: %s" % (pid, state))
         lines.append("reproduce: " + self.command)
         if self.stderr.strip():
             lines.append("stderr (tail):\n" + self.stderr[-6000:])
