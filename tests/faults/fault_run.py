@@ -624,7 +624,6 @@ def snapshot(process):
 
 def finish(verdict, found, manager_thread):
     verdict["violations"] = found
-    print(VERDICT_PREFIX + json.dumps(verdict), flush=True)
     if verdict["children_alive"]:
         # Nothing will tell a leftover worker to stop, and interpreter exit would join it; a
         # manager thread stuck joining it gets going again once it is gone. First its stacks.
@@ -642,6 +641,11 @@ def finish(verdict, found, manager_thread):
         mp.active_children()
         if manager_thread is not None:
             manager_thread.join(10)
+            if verdict["manager_alive"]:
+                # A manager waiting in vfork() for a child that never exec'd is freed by the
+                # child's death; one blocked on something of its own is not.
+                verdict["manager_freed_by_kill"] = not manager_thread.is_alive()
+    print(VERDICT_PREFIX + json.dumps(verdict), flush=True)
     if (manager_thread is not None and manager_thread.is_alive()) or any(
             item == ["pending"] for item in verdict["outcomes"].values()):
         # Interpreter exit would join the stuck manager thread forever: leave now (with the

@@ -69,6 +69,9 @@ class Judgement:
             lines.append("manager thread stack:\n" + "".join(verdict["manager_stack"]))
             lines.append("manager state: %s" % verdict.get("manager_state"))
             lines.append("manager thread in the kernel: %s" % verdict.get("manager_native"))
+            if "manager_freed_by_kill" in verdict:
+                lines.append("manager thread exited once the live children were killed: %s"
+                             % verdict["manager_freed_by_kill"])
         for pid, state in (verdict.get("children_native") or {}).items():
             lines.append("live child %s: %s" % (pid, state))
         lines.append("reproduce: " + self.command)
