@@ -239,6 +239,17 @@ def _why_no_hook(files: "Dict[str, Optional[str]]") -> str:
     return "the start-up files were not processed (is something skipping .pth files?)"
 
 
+def gil_state() -> "Optional[str]":
+    """On a free-threaded build, "off" or "on" for this process (which has imported the
+    package, and patched if it would); None on a build that always has the GIL."""
+    import sysconfig
+
+    if not sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return None
+    is_enabled = getattr(sys, "_is_gil_enabled", None)
+    return None if is_enabled is None else ("on" if is_enabled() else "off")
+
+
 def collect() -> "Dict[str, Any]":
     """Everything the doctor reports before the live check, as plain data."""
     report: "Dict[str, Any]" = {
@@ -247,6 +258,7 @@ def collect() -> "Dict[str, Any]":
         "implementation": sys.implementation.name,
         "executable": sys.executable,
         "python_build": " ".join(sys.version.split()),
+        "gil": None,
         "affected": None,
         "applied": False,
         "shape": None,
@@ -264,6 +276,7 @@ def collect() -> "Dict[str, Any]":
         report["error"] = "status() failed: %s: %s" % (type(exc).__name__, exc)
         report["reason"] = "could not inspect concurrent.futures.process"
         report["fixes"] = dict.fromkeys(_detect.FIXES, _detect.MISSING)
+        report["gil"] = gil_state()
         return report
     report.update(
         python=status.python,
@@ -273,6 +286,7 @@ def collect() -> "Dict[str, Any]":
         reason=status.reason,
         fixes=dict(status.fixes),
         error=status.error,
+        gil=gil_state(),  # after status(), which imports (and so may patch) the pool
     )
     return report
 
@@ -511,6 +525,13 @@ def _text_header(report: "Dict[str, Any]") -> "List[str]":
     lines = ["backport-gh115634 %s doctor" % report["version"], ""]
     lines += _field("Python", "%s, %s" % (report["python"], report["executable"]))
     lines += _field("", report["python_build"])
+    if report.get("gil") == "off":
+        lines += _field("GIL", "off in this process (free-threaded build), with this package "
+                               "imported")
+    elif report.get("gil") == "on":
+        lines += _field("GIL", "on in this process although the build is free-threaded (set by "
+                               "PYTHON_GIL=1 or -X gil=1, or re-enabled by an extension module "
+                               "that needs it)")
     lines += _field("Stdlib", report["reason"] or "?")
     for index, fix in enumerate(_detect.FIXES):
         lines.append("%-12s%-16s %-15s %s" % ("Fixes" if index == 0 else "", fix,
