@@ -20,6 +20,8 @@ RESULT_PREFIX = "SCENARIO-RESULT: "
 # Where the package under test lives (site-packages when installed, the checkout otherwise).
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(backport_gh115634.__file__)))
 DEADLINE = float(os.environ.get("BACKPORT_TEST_DEADLINE", "90"))
+# A free-threaded build with its GIL off, as it ships (not forced on by PYTHON_GIL / -X gil).
+GIL_DISABLED = not getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
 class Completed:

@@ -2,14 +2,12 @@
 both the spawn and forkserver start methods, against the stdlib as shipped and (on 3.14+) its
 pre-fix overlay. On an upstream-fixed stdlib the shim does nothing, so the same assertions then
 check upstream CPython itself: the reference behaviour."""
-import sys
 
 import pytest
 
-from childproc import run_scenario
+from childproc import GIL_DISABLED, run_scenario
 
 STOCK_HANG_WINDOW = 8
-GIL_DISABLED = not getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
 def ok_values(result):

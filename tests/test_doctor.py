@@ -6,20 +6,15 @@ tox env's wheel, or the checkout). In a venv built from the wheel: test_activati
 """
 import json
 import re
-import sys
-import sysconfig
 
 import pytest
 
 from backport_gh115634 import _detect, _doctor
-from childproc import child_env, run
+from childproc import GIL_DISABLED, child_env, run
 
 # Short enough to keep the suite quick, long enough for 10 tasks on a busy 2-core machine.
 COMPARE_DEADLINE = 8
 JSON_KEYS = {"affected", "applied", "python", "fixes", "live_check", "gil"}
-# A free-threaded build run as it ships: GIL off (not forced on by PYTHON_GIL / -X gil).
-FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED")) and not getattr(
-    sys, "_is_gil_enabled", lambda: True)()
 
 
 def doctor(args, cwd, enabled=True, overlay=None, deadline=180):
@@ -115,7 +110,7 @@ def test_json_report_with_the_fix_on(shipped_detection, workdir):
         assert_interventions(live, expected(None, shipped_detection)[1])
     assert report["compare"] is None
     # A free-threaded build keeps its GIL off with the package imported and patching.
-    assert report["gil"] == ("off" if FREE_THREADED else None), report["gil"]
+    assert report["gil"] == ("off" if GIL_DISABLED else None), report["gil"]
 
 
 def test_json_report_with_the_fix_disabled(shipped_detection, workdir):
@@ -149,7 +144,7 @@ def test_text_report(shipped_detection, workdir):
     for fix in _detect.FIXES:
         assert fix in text
     assert "(exit 0)" in text
-    assert ("\nGIL         off in this process" in text) is FREE_THREADED, text
+    assert ("\nGIL         off in this process" in text) is GIL_DISABLED, text
     if shipped_detection.shape != _detect.NO_RECYCLING:
         assert "PASSED: 10 of 10 results in" in text, text
         if expected(None, shipped_detection)[1]:

@@ -36,16 +36,20 @@ def _syscall(path):
     return "syscall %d" % number
 
 
-def _stat_state(path):
-    text = _read(path).decode(errors="replace")
-    fields = text.rsplit(")", 1)[-1].split()
-    return fields[0] if fields else "?"
+def _stat_fields(path):
+    """The fields of a /proc stat file after the command name (state, ppid, ...): the name is
+    in parentheses and may hold spaces. Empty when the file cannot be read."""
+    try:
+        with open(path) as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []  # exited meanwhile
 
 
 def thread_state(native_id, pid="self"):
     """State, wait channel and current system call of one thread (by its native id)."""
     base = "/proc/%s/task/%d/" % (pid, native_id)
-    return {"state": _stat_state(base + "stat"),
+    return {"state": (_stat_fields(base + "stat") or ["?"])[0],
             "wchan": _read(base + "wchan").decode(errors="replace"),
             "syscall": _syscall(base + "syscall")}
 
@@ -75,12 +79,8 @@ def live_descendants(exclude):
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open("/proc/%s/stat" % entry) as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # exited meanwhile
-        if fields[0] != "Z":
+        fields = _stat_fields("/proc/%s/stat" % entry)
+        if fields and fields[0] != "Z":
             parents[int(entry)] = int(fields[1])
     found, frontier = set(), {os.getpid()}
     while frontier:
