@@ -85,6 +85,10 @@ def test_a_run_whose_manager_is_stuck_records_what_the_kernel_says(monkeypatch):
     manager.start()
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
+        for _ in range(500):  # until it has exec'd (at most 5 s): before, its command line is
+            if "time.sleep" in proc_state.process_state(child.pid)["cmdline"]:  # not yet its own
+                break
+            threading.Event().wait(0.01)
         plan = {"seed": 0, "faults": {}, "start_method": "spawn", "workers": 1, "tasks": 0,
                 "max_tasks_per_child": 1, "task_actions": [], "durations": []}
         monkeypatch.setattr(fault_run.fault_plan, "describe", lambda plan: "synthetic")
