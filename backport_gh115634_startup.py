@@ -1,16 +1,31 @@
 """Start-up activation of backport_gh115634: the env check, the record of how activation was asked
-for, and a one-shot import hook. Nothing else.
+for, a one-shot import hook, and the deferral of the fix in pool workers. Nothing else.
 
 ``backport_gh115634.pth`` imports this module only on a release that may need the fix (its line
 tests ``sys.version_info`` first), or anywhere when ``BACKPORT_GH115634=1`` is set; a
 ``sitecustomize`` line or ``import backport_gh115634`` imports it too. It runs in every process of
 such an environment, pool workers included, so it imports nothing (``_thread``, ``os`` and ``sys``
 are loaded before ``site`` runs), never raises, never prints, and does no work until
-``concurrent.futures.process`` is imported. Then the hook removes itself and hands the module to
-the package (``backport_gh115634._hook.on_import``), which decides whether to apply, defer or skip
-the fix: the one call from here into the package, made lazily.
+``concurrent.futures.process`` is imported. Then the hook removes itself and either
 
-Its name and ``activate()`` are a permanent interface: an old ``.pth`` may call a newer package.
+- defers: in a multiprocessing child still unpickling its task (a spawn or forkserver pool worker,
+  or a fork server preloading ``__main__``), it puts a stand-in on ``ProcessPoolExecutor.__init__``
+  and imports nothing more. The stand-in hands the module over the first time that process makes
+  a pool of its own, which most workers never do; or
+- hands the module over to the implementation (``_backport_gh115634.patch.on_import``), which
+  applies what this stdlib lacks. That is the one call from here into the package, made lazily,
+  and it never imports the public package ``backport_gh115634``: only a user's own import runs
+  that package's ``__init__``, so it alone records "import" in ``requested_by``.
+
+Its name, ``activate()`` and ``undefer()`` are a permanent interface: an old ``.pth`` may call a
+newer package.
+
+Concurrency. ``_lock`` guards every module global below that is written after import
+(``requested_by``, ``disabled_by_env``, ``_finder``, ``_loading``, ``delivered``, ``fired``,
+``_deferred``). It is a leaf: held for a few assignments only, never while importing, calling
+into the package or running stdlib code; the package may take it while holding its own lock
+(the package's lock order: its own lock, then this one). ``calls``, ``bad_env_value`` and
+``hook_error`` are single appends or assignments, atomic on every build, and read for reports.
 
 Typed, at no cost at start: annotations name builtins, or are strings that only a type checker
 reads; ``typing`` and ``importlib`` are imported for the checker alone (``TYPE_CHECKING``).
@@ -25,12 +40,14 @@ if TYPE_CHECKING:
     from importlib.abc import Loader as _LoaderBase
     from importlib.machinery import ModuleSpec
     from types import ModuleType
-    from typing import Any, Optional
+    from typing import Any, Callable, Optional, Tuple
 else:
     _LoaderBase = object
 
 ENV_VAR = "BACKPORT_GH115634"
 TARGET = "concurrent.futures.process"
+# The implementation's entry point; importing it never imports the public package.
+_IMPLEMENTATION = "_backport_gh115634.patch"
 
 # How activation was asked for, in order ("startup hook", "sitecustomize", "import").
 requested_by: "list[str]" = []
@@ -42,13 +59,18 @@ disabled_by_env = False
 bad_env_value: "Optional[str]" = None
 # An exception caught here, as text; shown by status() and the doctor instead of being raised.
 hook_error: "Optional[str]" = None
-# The thread handing the module to the package right now: its import of the package is ours,
-# not the user's (thread-local in effect, so another thread's `import backport_gh115634` counts).
-firing: "Optional[int]" = None
+# True once our loader has executed the pool module (the hook has fired).
 fired = False
+# The pool module our loader saw finish executing. While its import is still under way (its
+# spec still says _initializing), this is how the package knows it is complete.
+delivered: "Optional[ModuleType]" = None
 
 _lock = _thread.allocate_lock()
 _finder: "Optional[_PostImportFinder]" = None
+# The spec our finder returned for the pool module, while that import may be running.
+_loading: "Optional[ModuleSpec]" = None
+# (class, its own __init__, our stand-in) while applying waits for the first executor.
+_deferred: "Optional[Tuple[type, Callable[..., None], Callable[..., None]]]" = None
 
 
 def env_enabled() -> bool:
@@ -73,54 +95,112 @@ def activate(source: str = "startup hook") -> bool:
     try:
         calls.append(source)
         if not env_enabled():
-            disabled_by_env = True
+            with _lock:
+                disabled_by_env = True
             return False
         with _lock:
             if source not in requested_by:
                 requested_by.append(source)
-            if not fired and TARGET not in sys.modules and _finder is None:
-                _finder = _PostImportFinder()
-                sys.meta_path.insert(0, _finder)
-        if fired or TARGET in sys.modules:
-            # Imported before us, or by another thread while we looked: the package waits for
-            # that import to finish. After the hook fired, a later call (an explicit import, say)
-            # is handed over again so the package can act on it.
-            _hand_over(None)
+            if _deferred is not None and source != "import":
+                return True  # a pool worker's deferral stands until it makes a pool of its own
+            module = delivered or sys.modules.get(TARGET)
+            if module is None:
+                # Not imported yet: the hook hands it over once it has executed.
+                if _finder is None and not fired:
+                    _finder = _PostImportFinder()
+                    sys.meta_path.insert(0, _finder)
+                return True
+            # Our loader is executing it in some thread: that thread hands it over after we
+            # return, and will see the source just recorded. Otherwise it is executed (or being
+            # imported without us), and this call hands it over: the package waits for an import
+            # still under way, holding no lock.
+            if module is not delivered and getattr(module, "__spec__", None) is _loading:
+                return True
+        _hand_over(module if module is delivered else None)
         return True
     except Exception as exc:  # a start-up hook must never take the interpreter down
         hook_error = "%s: %s" % (type(exc).__name__, exc)
         return False
 
 
-def _fire() -> bool:
-    """Mark the hook fired, exactly once; True for the caller that did."""
-    global fired, _finder
+def _hand_over(module: "ModuleType | None") -> None:
+    """The one call into the package. module is None when it is not known to be complete."""
+    global hook_error
+    try:
+        patch = __import__(_IMPLEMENTATION, fromlist=["on_import"])
+        patch.on_import(module)
+    except Exception as exc:
+        hook_error = "%s: %s" % (type(exc).__name__, exc)
+
+
+def _executed(module: "ModuleType") -> None:
+    """Our loader ran the pool module to its end: remove the hook, then defer or hand over."""
+    global fired, delivered, _finder, _loading
+    defer = _bootstrapping_child()
     with _lock:
-        if fired:
-            return False
         fired = True
-        finder, _finder = _finder, None
+        finder, _finder, _loading = _finder, None, None
+        defer = defer and "import" not in requested_by and _defer(module)
+        # Published last: whoever sees it also sees the stand-in, if there is one.
+        delivered = module
     if finder is not None:
         try:
             sys.meta_path.remove(finder)
         except ValueError:
             pass
+    if not defer:
+        _hand_over(module)
+
+
+def _bootstrapping_child() -> bool:
+    """True in a multiprocessing child still unpickling its task, as a pool worker is when it
+    imports the pool module. Such a process needs the fix only if it makes a pool of its own."""
+    mp_process = sys.modules.get("multiprocessing.process")
+    if mp_process is None:
+        return False
+    try:
+        return bool(getattr(mp_process.current_process(), "_inheriting", False))
+    except Exception:
+        return False
+
+
+def _defer(module: "ModuleType") -> bool:
+    """Put a stand-in on ProcessPoolExecutor.__init__ that hands the module over the first time
+    this process makes a pool, then runs the stdlib's own. Called with _lock held."""
+    global _deferred
+    cls = getattr(module, "ProcessPoolExecutor", None)
+    original = getattr(cls, "__dict__", {}).get("__init__")
+    if cls is None or original is None:
+        return False  # not the module we know: let the package look at it now
+
+    def __init__(self: object, *args: "Any", **kwargs: "Any") -> None:
+        _hand_over(module)  # the package puts the stdlib's __init__ back before it applies
+        original(self, *args, **kwargs)
+
+    # inspect.signature() and help() show the real parameters.
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
+    __init__.__doc__ = original.__doc__
+    __init__.__qualname__ = getattr(original, "__qualname__", "__init__")
+    _deferred = (cls, original, __init__)
+    cls.__init__ = __init__
     return True
 
 
-def _hand_over(module: "ModuleType | None") -> None:
-    """The one call into the package. module is None when it is not known to be complete."""
-    global firing, hook_error
-    _fire()
-    previous, firing = firing, _thread.get_ident()
-    try:
-        from backport_gh115634 import _hook
+def undefer() -> bool:
+    """Put the stdlib's own ProcessPoolExecutor.__init__ back, if a stand-in of ours is there.
+    Returns whether a deferral was pending."""
+    global _deferred
+    with _lock:
+        deferred, _deferred = _deferred, None
+        if deferred is not None:
+            cls, original, stand_in = deferred
+            if cls.__dict__.get("__init__") is stand_in:
+                cls.__init__ = original  # type: ignore[misc]
+    return deferred is not None
 
-        _hook.on_import(module)
-    except Exception as exc:
-        hook_error = "%s: %s" % (type(exc).__name__, exc)
-    finally:
-        firing = previous
+
+def deferred() -> bool:
+    return _deferred is not None
 
 
 class _PostImportFinder:
@@ -129,6 +209,7 @@ class _PostImportFinder:
 
     def find_spec(self, fullname: str, path: "Sequence[str] | None" = None,
                   target: "ModuleType | None" = None) -> "ModuleSpec | None":
+        global _loading
         if fullname != TARGET or fired:
             return None
         for finder in list(sys.meta_path):
@@ -139,12 +220,14 @@ class _PostImportFinder:
             if spec is not None:
                 if spec.loader is not None and hasattr(spec.loader, "exec_module"):
                     spec.loader = _ChainedLoader(spec.loader)
+                    with _lock:
+                        _loading = spec
                 return spec
         return None
 
 
 class _ChainedLoader(_LoaderBase):
-    """Runs the real loader, puts it back in place, then hands the module over."""
+    """Runs the real loader, puts it back in place, then reports the module executed."""
 
     def __init__(self, loader: "_LoaderBase") -> None:
         self.loader = loader
@@ -156,6 +239,7 @@ class _ChainedLoader(_LoaderBase):
         return self.loader.create_module(spec)
 
     def exec_module(self, module: "ModuleType") -> None:
+        global hook_error
         # Leave no trace of ourselves on the module: code that inspects __loader__ or
         # __spec__.loader (linecache, pkgutil, pickling) sees the stdlib's own loader.
         module.__loader__ = self.loader
@@ -164,4 +248,7 @@ class _ChainedLoader(_LoaderBase):
             spec.loader = self.loader
         self.loader.exec_module(module)
         if not fired:
-            _hand_over(module)
+            try:
+                _executed(module)
+            except Exception as exc:  # the import itself succeeded and must stay so
+                hook_error = "%s: %s" % (type(exc).__name__, exc)

@@ -4,70 +4,63 @@ strands queued work when a worker retires, on interpreters whose stdlib still ha
 ``import backport_gh115634`` is enough: the fix is applied when ``concurrent.futures.process`` is
 imported (or at once if it already is). ``BACKPORT_GH115634=0`` turns that off; ``apply()`` still
 works. On a stdlib that is already fixed, or that has no ``max_tasks_per_child``, nothing changes.
+
+This package is the public face only; the implementation is ``_backport_gh115634``, which the
+start-up hook uses without importing this package. So this module's body runs on a user's own
+import (or the doctor's), and records it as such in ``status().activation``. All functions here
+are safe to call from any thread, at any time, including while another thread imports the pool
+module for the first time; see README, "Thread safety, reload, logging".
 """
-import _thread
-
 import backport_gh115634_startup as _startup
+from _backport_gh115634.warning import BackportWarning
 
-# For the type checker only: nothing more is imported at run time (the start-up hook imports this
-# package in every process it activates).
+# For the type checker only: nothing more is imported at run time.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from backport_gh115634._status import Status
+    from _backport_gh115634.status import Status
 
 __version__ = "0.1.0"
 __all__ = ["BackportWarning", "apply", "revert", "status", "__version__"]
 
 
-class BackportWarning(RuntimeWarning):
-    """Something the user can act on: an unrecognised stdlib left unpatched, a bad env value,
-    a revert that could not restore an attribute someone else replaced after us."""
-
-
 def apply() -> "Status":
-    """Patch what this stdlib lacks (idempotent, thread-safe) and return ``status()``."""
-    from backport_gh115634 import _hook, _patch
+    """Patch what this stdlib lacks, now (idempotent, thread-safe), and return ``status()``.
 
-    _hook.apply_now()
-    result: "Status" = _patch.status()
-    return result
+    After ``importlib.reload(concurrent.futures.process)`` this patches the new classes."""
+    from _backport_gh115634 import patch
+
+    patch.apply()
+    return patch.status()
 
 
 def revert() -> "Status":
-    """Put back the exact stdlib objects that ``apply()`` replaced and return ``status()``."""
-    from backport_gh115634 import _patch
+    """Put back the exact stdlib objects that ``apply()`` replaced (and the stdlib's own
+    ``ProcessPoolExecutor.__init__``, where the fix was deferred) and return ``status()``."""
+    from _backport_gh115634 import patch
 
-    result: "Status" = _patch.revert()
-    return result
+    return patch.revert()
 
 
 def status() -> "Status":
-    """An immutable report: is this stdlib affected, is our fix active, and per fix how.
+    """An immutable report on the pool module as it is now: is this stdlib affected, are our
+    seams on its classes, and per fix how.
 
     In a pool worker where the start-up hook deferred the fix, asking applies it first, so the
     report describes the stdlib as this process will use it."""
-    from backport_gh115634 import _hook, _patch
+    from _backport_gh115634 import patch
 
-    if _hook.deferred():
-        _hook.apply_now(quiet=True)
-    result: "Status" = _patch.status()
-    return result
+    return patch.status()
 
 
 def _activate_on_import() -> None:
-    # The start-up hook imports this package too, to reach _hook: that is not the user's import.
-    if _startup.firing == _thread.get_ident() or _startup.disabled_by_env:
+    if not _startup.activate("import"):
         return
-    _startup.activate("import")
     if _startup.bad_env_value is not None:
-        import warnings
+        from _backport_gh115634 import warning
 
-        warnings.warn(
+        warning.warn(
             "%s=%r is not understood; use 1 (apply the fix, the default) or 0 (do not apply it "
-            "on import). Applying it." % (_startup.ENV_VAR, _startup.bad_env_value),
-            BackportWarning,
-            stacklevel=3,
-        )
+            "on import). Applying it." % (_startup.ENV_VAR, _startup.bad_env_value))
 
 
 _activate_on_import()

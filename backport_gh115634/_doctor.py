@@ -19,7 +19,7 @@ import time
 
 import backport_gh115634
 import backport_gh115634_startup as _startup
-from backport_gh115634 import _detect
+from _backport_gh115634 import detect as _detect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ startup = sys.modules.get("backport_gh115634_startup")
 seams = sorted("%%s.%%s" %% (cls.__name__, name)
                for cls in (ProcessPoolExecutor, getattr(process, "_ExecutorManagerThread", object))
                for name, value in vars(cls).items()
-               if getattr(value, "__module__", "").startswith("backport_gh115634"))
+               if "backport_gh115634" in (getattr(value, "__module__", None) or ""))
 say(event="start", patched=bool(seams), seams=seams,
     calls=list(getattr(startup, "calls", [])),
     requested_by=list(getattr(startup, "requested_by", [])),
@@ -76,10 +76,12 @@ for future in futures:
 executor.shutdown(wait=True)
 seconds = time.monotonic() - started
 # What the shim did here that the stock pool would not have. A start-up hook may have applied it
-# without this program importing the package: read it only if something loaded it.
-package = sys.modules.get("backport_gh115634")
+# without this program importing the package (it loads the implementation alone): read it only if
+# something loaded that.
+implementation = sys.modules.get("_backport_gh115634.patch")
 try:
-    interventions = dict(package.status().interventions) if package is not None else None
+    interventions = dict(implementation.status().interventions) \
+        if implementation is not None else None
 except Exception as exc:
     interventions = "%%s: %%s" %% (type(exc).__name__, exc)
 say(event="done", results=results, seconds=seconds, interventions=interventions)
@@ -270,7 +272,7 @@ def collect() -> "Dict[str, Any]":
     try:
         status = backport_gh115634.status()
     except Exception as exc:  # report it rather than die with a traceback
-        from backport_gh115634 import _status
+        from _backport_gh115634 import status as _status
 
         report["python"] = _status.python_description()
         report["error"] = "status() failed: %s: %s" % (type(exc).__name__, exc)

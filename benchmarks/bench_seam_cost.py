@@ -15,8 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import concurrent.futures.process as process  # noqa: E402
 
-from backport_gh115634 import _detect, _seams  # noqa: E402
-from backport_gh115634._replacement import WorkerReplacement  # noqa: E402
+from _backport_gh115634 import detect as _detect, seams as _seams  # noqa: E402
+from _backport_gh115634.replacement import WorkerReplacement  # noqa: E402
 
 CALLS = 10 ** 6
 

@@ -7,7 +7,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # childproc, without making tests/ a package
 
-from backport_gh115634 import _detect  # noqa: E402
+from _backport_gh115634 import detect as _detect  # noqa: E402
 
 START_METHODS = ["spawn", "forkserver"]
 

@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-from backport_gh115634 import _detect
+from _backport_gh115634 import detect as _detect
 from childproc import DEADLINE, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,7 +43,7 @@ SEED_PROGRAM = r'''
 import json, sys
 def say(**fields):
     print(%(prefix)r + json.dumps(fields), flush=True)
-at_start = sorted(name for name in sys.modules if name.startswith("backport"))
+at_start = sorted(name for name in sys.modules if "backport_gh115634" in name)
 import multiprocessing, operator
 import concurrent.futures.process as process
 from concurrent.futures import ProcessPoolExecutor
@@ -52,7 +52,7 @@ seams = sorted("%%s.%%s" %% (cls.__name__, name)
                for cls in (process.ProcessPoolExecutor,
                            getattr(process, "_ExecutorManagerThread", object))
                for name, value in vars(cls).items()
-               if getattr(value, "__module__", "").startswith("backport_gh115634"))
+               if "backport_gh115634" in (getattr(value, "__module__", None) or ""))
 say(event="start", at_start=at_start, seams=seams,
     calls=list(getattr(startup, "calls", [])),
     requested_by=list(getattr(startup, "requested_by", [])),
@@ -81,9 +81,9 @@ startup = sys.modules.get("backport_gh115634_startup")
 originals = []
 for cls in (process.ProcessPoolExecutor, process._ExecutorManagerThread):
     for name, value in vars(cls).items():
-        if getattr(value, "__module__", "").startswith("backport_gh115634"):
-            patch = sys.modules["backport_gh115634._patch"]
-            original = patch._originals[(cls, name)]
+        if "backport_gh115634" in (getattr(value, "__module__", None) or ""):
+            patch = sys.modules["_backport_gh115634.patch"]
+            original = patch.originals()[(cls, name)]
             originals.append([cls.__name__ + "." + name, original.__module__])
 print(%(prefix)r + json.dumps(dict(
     calls=list(getattr(startup, "calls", [])), finders_before=before, finders_after=after,
@@ -389,14 +389,14 @@ def test_meta_path_finders_of_ours_look_like_any_other(venv, workdir):
 
 
 def test_a_failing_hook_is_recorded_not_raised(venv, tmp_path, shipped_detection, workdir):
-    # A package that cannot be imported (shadowed here by a broken one on PYTHONPATH) makes the
-    # hook fail when the pool module is imported: the import still succeeds, silently, and the
+    # An implementation that cannot be imported (shadowed here by a broken one on PYTHONPATH)
+    # makes the hook fail when the pool module is imported: the import still succeeds, silently, and the
     # failure is kept for status() and the doctor. Where the stdlib can never need the patch
     # (fixed upstream, or before 3.11) the hook does not import the package at all.
     if not shipped_detection.patchable:
         pytest.skip("the hook leaves the package unimported on a %s stdlib"
                     % shipped_detection.shape)
-    broken = tmp_path / "broken" / "backport_gh115634"
+    broken = tmp_path / "broken" / "_backport_gh115634"
     broken.mkdir(parents=True)
     (broken / "__init__.py").write_text("raise RuntimeError('injected failure')\n")
     code = ("import concurrent.futures.process as p, backport_gh115634_startup as s; "
@@ -429,16 +429,17 @@ def test_hook_installed_once_and_fires_once(venv, workdir):
 
 
 # A pool worker imports the pool module while it unpickles its task (under spawn, or in the fork
-# server that preloads __main__). There the hook defers: it imports nothing more of ours until
-# the worker constructs a pool of its own, which then gets the fix (this nested pool is the
-# reproducer). A stdlib that can never need the patch never sees the package imported at all.
+# server that preloads __main__). There the hook defers: it imports nothing of ours beyond the
+# start-up module the .pth loaded until the worker constructs a pool of its own, which then gets
+# the fix (this nested pool is the reproducer). A stdlib that can never need the patch never sees
+# the package imported at all.
 WORKER_PROGRAM = r'''
 import json, operator, sys
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 def ours():
-    return sorted(name for name in sys.modules if name.startswith("backport_gh115634"))
+    return sorted(name for name in sys.modules if "backport_gh115634" in name)
 
 def init_module():
     import concurrent.futures.process as process
@@ -449,7 +450,7 @@ def seams():
     return sorted(cls.__name__ + "." + name
                   for cls in (process.ProcessPoolExecutor, process._ExecutorManagerThread)
                   for name, value in vars(cls).items()
-                  if getattr(value, "__module__", "").startswith("backport_gh115634")
+                  if "backport_gh115634" in (getattr(value, "__module__", None) or "")
                   and name != "__init__")
 
 def inside_worker():
@@ -479,17 +480,18 @@ def test_pool_workers_defer_the_patch_until_they_make_a_pool(venv, stdlib, shipp
     report = events(done)[0]
     assert report["results"] == [i * 2 for i in range(10)], report
     if expect_patched(stdlib, shipped_detection):
-        # Deferred: the worker loaded the start-up module and the decision, not the patch.
-        assert report["before"]["modules"] == ["backport_gh115634", "backport_gh115634._hook",
-                                               "backport_gh115634_startup"], report
-        assert report["before"]["init"] == "backport_gh115634._hook", report
+        # Deferred: a worker that has made no pool of its own has imported nothing of ours but
+        # the start-up module, which holds the stand-in (issue 19).
+        assert report["before"]["modules"] == ["backport_gh115634_startup"], report
+        assert report["before"]["init"] == "backport_gh115634_startup", report
         assert report["seams"] != [], report
-        assert "backport_gh115634._patch" in report["main_modules"], report
+        assert "_backport_gh115634.patch" in report["main_modules"], report
+        assert "backport_gh115634" not in report["main_modules"], report  # not the user's import
     else:
         assert report["before"]["init"] == "concurrent.futures.process", report
         assert report["seams"] == [], report
         # Where the gate is open but the stdlib needs nothing the package looks and leaves it.
-        assert "backport_gh115634._patch" not in report["before"]["modules"], report
+        assert "_backport_gh115634.patch" not in report["before"]["modules"], report
         assert report["before"]["modules"][-1:] == startup_at_start(stdlib), report
     assert report["init_after"] == "concurrent.futures.process", report
 

@@ -9,7 +9,8 @@ import types
 import pytest
 
 import backport_gh115634
-from backport_gh115634 import _detect, _doctor, _seams
+from _backport_gh115634 import detect as _detect, seams as _seams
+from backport_gh115634 import _doctor
 from childproc import child_env, run
 
 import concurrent.futures.process as process

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from backport_gh115634 import _detect, _doctor
+from _backport_gh115634 import detect as _detect
+from backport_gh115634 import _doctor
 from childproc import GIL_DISABLED, child_env, run
 
 # Short enough to keep the suite quick, long enough for 10 tasks on a busy 2-core machine.

@@ -13,7 +13,7 @@ import types
 
 import pytest
 
-from backport_gh115634 import _detect
+from _backport_gh115634 import detect as _detect
 from childproc import child_env, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -98,6 +98,10 @@ def finish(result, futures_out=None):
         import backport_gh115634
 
         result["interventions"] = dict(backport_gh115634.status().interventions)
+    interventions = sys.modules.get("_backport_gh115634.interventions")
+    if interventions is not None:
+        # Records are emitted by the package's own thread: wait until it has caught up.
+        result["log_drained"] = interventions.drain(10.0)
     result["log"] = list(LOG_RECORDS)
     print(RESULT_PREFIX + json.dumps(result), flush=True)
     if result.get("hung"):
@@ -403,7 +407,7 @@ def main():
     threading.excepthook = _record_thread_error
     logger = logging.getLogger("backport_gh115634")
     logger.addHandler(_LogCapture())
-    logger.setLevel(logging.INFO)  # routine replacements are INFO records
+    logger.setLevel(logging.DEBUG)  # routine replacements after the first are DEBUG records
     import backport_gh115634
 
     if mode == "reverted":

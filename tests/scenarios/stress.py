@@ -10,7 +10,6 @@ MODE "pools": threads submit to several recycling pools at once while other thre
 apply() / revert() / status(). After the racers stop and a last apply(), every future must
 resolve with its own result; nothing may raise.
 """
-import _thread
 import json
 import sys
 import threading
@@ -28,27 +27,22 @@ def report(**fields):
 
 def mode_import(threads=8):
     import backport_gh115634_startup as startup
+    import _backport_gh115634.patch as patch
 
-    # Count what the start-up module hands over, without importing the package the user's way:
-    # while `firing` names this thread, the package's own import does not activate it.
-    startup.firing = _thread.get_ident()
-    import backport_gh115634._hook as hook
-    startup.firing = None
+    # Count what the start-up module's loader reports executed and what it hands over.
+    executed, handed = [], []
+    real_executed, real_on_import = startup._executed, patch.on_import
 
-    fired, handed = [], []
-    real_fire, real_on_import = startup._fire, hook.on_import
-
-    def counting_fire():
-        won = real_fire()
-        fired.append(won)
-        return won
+    def counting_executed(module):
+        executed.append(module is not None)
+        return real_executed(module)
 
     def counting_on_import(module=None):
         handed.append(module is not None)
         return real_on_import(module)
 
-    startup._fire = counting_fire
-    hook.on_import = counting_on_import
+    startup._executed = counting_executed
+    patch.on_import = counting_on_import
     startup.activate("startup hook")
     barrier = threading.Barrier(threads)
     errors = []
@@ -66,13 +60,12 @@ def mode_import(threads=8):
         worker.start()
     for worker in workers:
         worker.join(60)
-    from backport_gh115634 import _patch
-
+    status = patch.status()
     originals = sorted({type(value).__name__ + ":" + getattr(value, "__module__", "?")
-                        for value in _patch._originals.values()})
-    report(errors=errors, alive=sum(w.is_alive() for w in workers), fired=fired.count(True),
-           fire_calls=len(fired), handed=len(handed), hook_error=startup.hook_error,
-           applied=_patch.applied(), originals=originals,
+                        for value in patch.originals().values()})
+    report(errors=errors, alive=sum(w.is_alive() for w in workers), fired=len(executed),
+           handed=len(handed), hook_error=startup.hook_error, applied=status.applied,
+           originals=originals,
            finders=sum(type(f).__name__ == "_PostImportFinder" for f in sys.meta_path))
 
 

@@ -2,7 +2,10 @@
 
 Decided from the stdlib's own classes (which methods exist, what the manager loop calls), never
 from the version number alone; the version only cross-checks that the shape we found is one we
-know for that release line. Everything here reads code objects; nothing runs stdlib code.
+know for that release line. Everything here reads code objects; nothing runs stdlib code, and
+nothing here holds state. A function of ours found on a class (a seam, the deferral's stand-in)
+is seen through to the stdlib's own that it wraps, so detection gives the same answer whether or
+not we patched. Callers must pass a module that has finished executing (``patch.complete``).
 """
 import sys
 
@@ -39,6 +42,9 @@ NO_RECYCLING = "no-recycling"  # before 3.11: no max_tasks_per_child, nothing to
 # recognise: a refactor, not the bug. Nothing to patch and nothing to warn about.
 FIXED_RELEASE = "fixed-release"
 UNKNOWN = "unknown"
+# Not a shape: the module has not finished executing (this thread is still importing it, or waits
+# on a thread that is), so nothing was looked at. Never cached.
+IMPORTING = "importing"
 
 # The releases that may ship the bug, for cross-checks: 3.11.0 up to 3.14.6, and 3.15's
 # pre-releases (the fix landed in 3.15.0b4; rc and b4 are checked by shape, like any other).
@@ -72,7 +78,7 @@ class Detection:
     @property
     def affected(self) -> "bool | None":
         """True: some fix is missing; False: nothing to fix; None: unrecognised, cannot tell."""
-        if self.shape == UNKNOWN:
+        if self.shape in (UNKNOWN, IMPORTING):
             return None
         return MISSING in self.fixes.values()
 
@@ -81,8 +87,19 @@ class Detection:
         return self.shape in (PRE_FIX, FIX_1_ONLY)
 
 
+# The modules whose functions we put on the stdlib's classes.
+_OUR_MODULES = ("_backport_gh115634.seams", "backport_gh115634_startup")
+
+
+def stdlib_function(obj: object) -> object:
+    """obj, or the stdlib function it wraps if it is one of ours."""
+    while getattr(obj, "__module__", None) in _OUR_MODULES and hasattr(obj, "__wrapped__"):
+        obj = obj.__wrapped__  # type: ignore[attr-defined]
+    return obj
+
+
 def _code(obj: object) -> "CodeType | None":
-    code: "Optional[CodeType]" = getattr(obj, "__code__", None)
+    code: "Optional[CodeType]" = getattr(stdlib_function(obj), "__code__", None)
     return code
 
 
@@ -128,6 +145,12 @@ def _unknown(reason: str, version: "Version", has_forced: bool = False) -> Detec
     return Detection(UNKNOWN, dict.fromkeys(FIXES, MISSING), reason)
 
 
+def importing() -> Detection:
+    return Detection(IMPORTING, dict.fromkeys(FIXES, MISSING),
+                     "concurrent.futures.process is still being imported (by this thread, or by "
+                     "one this thread waits for); ask again once the import has finished")
+
+
 def _missing_seams(process: "ModuleType", executor_cls: type, manager_cls: type) -> "list[str]":
     """Name what the patch needs and this module lacks; empty when all is there."""
     lacking = [name for name in _MANAGER_METHODS if not callable(getattr(manager_cls, name, None))]
@@ -164,10 +187,7 @@ def detect(process: "ModuleType", version: "Version | None" = None) -> Detection
     has_forced = callable(getattr(executor_cls, "_force_shutdown", None))
     forced_state = MISSING if has_forced else NOT_APPLICABLE
 
-    init = executor_cls.__init__
-    if getattr(init, "__module__", None) == "backport_gh115634._hook":
-        init = getattr(init, "__wrapped__", init)  # our deferral's stand-in: see through it
-    init_code = _code(init)
+    init_code = _code(executor_cls.__init__)
     if init_code is None or "max_tasks_per_child" not in init_code.co_varnames:
         if version[:2] < FIRST_AFFECTED:
             return Detection(NO_RECYCLING, dict.fromkeys(FIXES, NOT_APPLICABLE),

@@ -17,21 +17,40 @@ Seams, narrowest first:
 
 All of them are plain class attributes looked up on each call, so executors created before
 apply() follow them from their next call on.
+
+Each runs on a manager thread (or in submit()), in places the stdlib's loop does not expect to
+raise: an exception of ours is caught, reported (interventions.internal_error), and the stdlib's
+own code runs instead.
+
+State: ``_epoch``, a counter that revert() advances (``void_verdicts``, called under the package's
+state lock; seams only read it). A verdict is left on the manager thread tagged with the epoch it
+was left in, and the wait seam acts only on one of the current epoch: a verdict left before a
+revert() is void after the next apply(), whatever happened to its pool in between.
 """
 import sys
 import threading
+
+from _backport_gh115634 import detect, interventions
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3.12+
     from types import ModuleType
     from typing import Any, Callable, Dict, List, Optional, Tuple
 
-    from backport_gh115634._replacement import Verdict, WorkerReplacement
+    from _backport_gh115634.replacement import Verdict, WorkerReplacement
 
     Key = Tuple[type, str]
 
-# Where a seam leaves a (fix, cause, message) verdict for the manager thread's next wait.
+# Where a seam leaves an (epoch, verdict) pair for the manager thread's next wait.
 VERDICT_ATTR = "_backport_gh115634_verdict"
+
+_epoch = 0
+
+
+def void_verdicts() -> None:
+    """Make every verdict left so far void (revert(), under the package's state lock)."""
+    global _epoch
+    _epoch += 1
 
 
 def build(process: "ModuleType", replacement: "WorkerReplacement",
@@ -46,22 +65,58 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
     after_exit = replacement.after_exit
     current_thread = threading.current_thread
     get_frame = sys._getframe
+    internal_error = interventions.internal_error
     seams: "Dict[Key, Callable[..., Any]]" = {}
 
     def leave_verdict(manager: "Any", verdict: "Optional[Verdict]") -> None:
         if verdict is not None:
-            setattr(manager, VERDICT_ATTR, verdict)
+            setattr(manager, VERDICT_ATTR, (_epoch, verdict))
+
+    def take_verdict(manager: "Any") -> "Optional[Verdict]":
+        left = manager.__dict__.pop(VERDICT_ATTR, None)
+        return left[1] if left is not None and left[0] == _epoch else None
+
+    def is_manager(thread: object) -> bool:
+        """A manager thread of this module's, or of a reload of it (a new class, same name)."""
+        cls = type(thread)
+        return cls is manager_cls or (cls.__name__ == manager_cls.__name__
+                                      and cls.__module__ == manager_cls.__module__)
+
+    def called_by_manager_loop(caller: "Any") -> bool:
+        """Is caller (a code object) a manager thread's run()? Exact for the class this build
+        patched; after a reload, an old executor's pool may be run by the new class's loop."""
+        if caller is manager_run_code:
+            return True
+        if caller.co_name != "run":
+            return False  # submit(), a done-callback: the cheap, common answer
+        manager = current_thread()
+        run = getattr(type(manager), "run", None)
+        return is_manager(manager) and getattr(run, "__code__", None) is caller
+
+    def stock_instead(what: str, exc: Exception, original: "Callable[[Any], None]",
+                      executor: "Any") -> None:
+        """Report an error of ours and run the stdlib's own code, as if we were not here; the
+        manager loop must see neither our exception nor one the stock code raises in its place
+        (as 3.11 and 3.12 do after shutdown(wait=False))."""
+        internal_error(what, exc)
+        try:
+            original(executor)
+        except Exception as stock_exc:
+            internal_error("running the stdlib's code instead", stock_exc)
 
     key = (executor_cls, "_adjust_process_count")
     if key in originals:
         adjust_process_count: "Callable[[Any], None]" = originals[key]
 
         def _adjust_process_count(self: "Any") -> None:
-            if get_frame(1).f_code is manager_run_code:
+            if called_by_manager_loop(get_frame(1).f_code):
                 # The manager loop's worker-exit path, under the shutdown lock. Callbacks that
                 # submit() from the manager thread come through submit's frame instead.
                 manager = current_thread()
-                leave_verdict(manager, after_exit(manager, self))
+                try:
+                    leave_verdict(manager, after_exit(manager, self))
+                except Exception as exc:
+                    stock_instead("replacing a retired worker", exc, adjust_process_count, self)
                 return None
             if getattr(self, "_force_shutting_down", False):
                 return None  # a worker spawned now would escape terminate/kill_workers()
@@ -75,39 +130,51 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
 
         def _replace_dead_worker(self: "Any") -> None:
             manager = current_thread()
-            if not isinstance(manager, manager_cls):
+            if not is_manager(manager):
                 return replace_dead_worker(self)
-            leave_verdict(manager, after_exit(manager, self))
+            try:
+                leave_verdict(manager, after_exit(manager, self))
+            except Exception as exc:
+                stock_instead("replacing a retired worker", exc, replace_dead_worker, self)
             return None
 
         seams[key] = _replace_dead_worker
 
     key = (manager_cls, "wait_result_broken_or_wakeup")
-    wait: "Callable[[Any], Tuple[Any, bool, Optional[List[str]]]]" = originals[key]
+    wait: "Callable[[Any], Tuple[Any, bool, Optional[List[str]]]]" = originals.get(key)
     fail_pending = replacement.fail_pending
     rescue = replacement.rescue
 
     def wait_result_broken_or_wakeup(self: "Any") -> "Tuple[Any, bool, Optional[List[str]]]":
-        verdict = self.__dict__.pop(VERDICT_ATTR, None)
-        if verdict is None and self.pending_work_items and not self.processes:
-            # Work pending and no worker alive: the stock wait would block until a submit() or
-            # a shutdown, or forever. Only the stock code gets a pool here (a worker exit before
-            # apply() or in a revert() window; apply() wakes every manager so it comes here).
-            # Under the shutdown lock, which submit() holds while it adds work and spawns.
-            executor = None
-            with self.shutdown_lock:
-                if self.pending_work_items and not self.processes:
-                    executor = self.executor_reference()
-                    verdict = rescue(self, executor)
-            # Let go of the executor outside the lock, as fail_pending() does: collecting it
-            # runs the stdlib's weakref callback, which takes this lock before 3.12.8 / 3.13.1.
-            del executor
+        verdict = None
+        try:
+            verdict = take_verdict(self)
+            if verdict is None and self.pending_work_items and not self.processes:
+                # Work pending and no worker alive: the stock wait would block until a submit()
+                # or a shutdown, or forever. Only the stock code gets a pool here (a worker exit
+                # before apply() or in a revert() window; apply() wakes every manager so it
+                # comes here). Under the shutdown lock, which submit() holds while it adds work
+                # and spawns.
+                executor = None
+                with self.shutdown_lock:
+                    if self.pending_work_items and not self.processes:
+                        executor = self.executor_reference()
+                        verdict = rescue(self, executor)
+                # Let go of the executor outside the lock, as fail_pending() does: collecting
+                # it runs the stdlib's weakref callback, which takes this lock before 3.12.8 /
+                # 3.13.1.
+                del executor
+            if verdict is not None:
+                fail_pending(self, verdict)
+        except Exception as exc:
+            verdict = None
+            internal_error("checking the pool before the manager thread waits", exc)
         if verdict is not None:
-            fail_pending(self, verdict)
             return None, True, verdict[1]
         return wait(self)
 
-    seams[key] = wait_result_broken_or_wakeup
+    if wait is not None:  # None where a build before this one's already stands (a reload)
+        seams[key] = wait_result_broken_or_wakeup
 
     key = (executor_cls, "_force_shutdown")
     if key in originals:
@@ -134,13 +201,11 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
 
 def seam_names(process: "ModuleType", shape: str) -> "List[Key]":
     """The (class, attribute name) pairs to replace for a patchable shape."""
-    from backport_gh115634 import _detect
-
     executor_cls = process.ProcessPoolExecutor
     names = [(process._ExecutorManagerThread, "wait_result_broken_or_wakeup")]
-    if shape == _detect.PRE_FIX:
+    if shape == detect.PRE_FIX:
         names.append((executor_cls, "_adjust_process_count"))
-    elif shape == _detect.FIX_1_ONLY:
+    elif shape == detect.FIX_1_ONLY:
         names.append((executor_cls, "_replace_dead_worker"))
     if callable(getattr(executor_cls, "_force_shutdown", None)):
         names.append((executor_cls, "_force_shutdown"))

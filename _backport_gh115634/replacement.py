@@ -21,7 +21,7 @@ Each time this does what the stock code would not have, it records an interventi
 """
 import traceback  # already loaded: concurrent.futures.process imports it
 
-from backport_gh115634 import _interventions
+from _backport_gh115634 import interventions
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3.12+
@@ -87,7 +87,7 @@ class WorkerReplacement:
         elif manager.pending_work_items or not manager.is_shutting_down():
             if len(manager.processes) < executor._max_workers:
                 # Read before spawning: the stock code's view of the pool as it is now.
-                skipped_by_stock = _interventions.RESCUE if rescuing \
+                skipped_by_stock = interventions.RESCUE if rescuing \
                     else self._stock_would_skip(executor)
                 try:
                     self.spawn(manager, executor)
@@ -98,12 +98,12 @@ class WorkerReplacement:
                         type(exc), exc, exc.__traceback__)
                     fix, message = "failed-spawn", SPAWN_FAILED
                     if manager.processes:
-                        _interventions.record(fix, (
+                        interventions.record(fix, (
                             "%s: a replacement worker could not be started (%s: %s); "
                             "backport_gh115634 kept the manager thread running (the stock one "
                             "would have died with the error, leaving every future pending) and "
                             "%d workers keep draining the queue" % (
-                                _interventions.describe_executor(executor, manager),
+                                interventions.describe_executor(executor, manager),
                                 type(exc).__name__, exc, len(manager.processes))))
                 else:
                     if skipped_by_stock is not None:
@@ -131,7 +131,7 @@ class WorkerReplacement:
         return None
 
     def _record_spawn(self, fix: str, manager: "Any", executor: "Any") -> None:
-        pool = _interventions.describe_executor(executor, manager)
+        pool = interventions.describe_executor(executor, manager)
         pending = len(manager.pending_work_items)
         if fix == "gh-115634":
             text = ("%s: a worker exited at max_tasks_per_child with %d tasks pending; "
@@ -146,7 +146,7 @@ class WorkerReplacement:
                     "this way, before apply() or while reverted); backport_gh115634 started a "
                     "worker"
                     % (pool, pending))
-        _interventions.record(fix, text, routine=fix in _interventions.ROUTINE)
+        interventions.record(fix, text, routine=fix in interventions.ROUTINE)
 
     def spawn(self, manager: "Any", executor: "Any") -> None:
         """Start one worker wired to the manager's queues and record it in its process table.
@@ -184,7 +184,7 @@ class WorkerReplacement:
             if executor is not None:
                 # From now on submit() raises instead of queueing work nobody will run.
                 executor._broken = message
-            pool = _interventions.describe_executor(executor, manager)
+            pool = interventions.describe_executor(executor, manager)
             items = list(manager.pending_work_items.values())
             manager.pending_work_items.clear()
         # Let go of the executor only outside the lock: collecting it runs the stdlib's weakref
@@ -204,6 +204,6 @@ class WorkerReplacement:
                 failed += 1
             except process._base.InvalidStateError:
                 pass  # cancelled in the meantime: it is resolved already
-        _interventions.record(fix, "%s: backport_gh115634 failed %d pending futures with "
+        interventions.record(fix, "%s: backport_gh115634 failed %d pending futures with "
                                    "BrokenProcessPool (%s): %s"
                               % (pool, failed, STOCK_INSTEAD[fix], message))

@@ -4,13 +4,13 @@ import sys
 import types
 
 import backport_gh115634_startup as _startup
-from backport_gh115634 import _detect
+from _backport_gh115634 import detect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # for the type checker only: status() does not import typing
-    from typing import Mapping, NamedTuple, Optional, Tuple
+    from typing import Mapping, NamedTuple, Optional, Sequence, Tuple
 
-    from backport_gh115634._detect import Detection
+    from _backport_gh115634.detect import Detection
 
     class _Fields(NamedTuple):
         """The fields as the type checker sees them; keep in step with the namedtuple below."""
@@ -30,7 +30,7 @@ else:
         "applied",  # our seams are installed right now
         "fixes",  # read-only {fix: "native" | "patched" | "missing" | "not applicable"}
         "reason",  # one human-readable sentence or two
-        "shape",  # which concurrent/futures/process.py we found (see _detect)
+        "shape",  # which concurrent/futures/process.py we found (see detect)
         "python",  # e.g. "CPython 3.12.1"
         "activation",  # how the package was switched on: tuple of sources, or ("disabled",)
         "error",  # what went wrong while activating or applying, if anything
@@ -66,16 +66,20 @@ def activation() -> "Tuple[str, ...]":
     return tuple(_startup.requested_by)
 
 
-def build(detection: "Detection", applied: bool, apply_error: "Optional[str]",
+def build(detection: "Detection", applied: bool, errors: "Sequence[Optional[str]]",
           interventions: "Mapping[str, int]") -> Status:
+    """errors: what went wrong in this process (an apply, a manager thread), None where nothing
+    did; the start-up module's own records are added here."""
     fixes = {}
-    for fix in _detect.FIXES:
-        state = detection.fixes.get(fix, _detect.NOT_APPLICABLE)
-        if applied and state == _detect.MISSING:
-            state = _detect.PATCHED
+    for fix in detect.FIXES:
+        state = detection.fixes.get(fix, detect.NOT_APPLICABLE)
+        if applied and state == detect.MISSING:
+            state = detect.PATCHED
         fixes[fix] = state
-    if detection.shape == _detect.UNKNOWN:
+    if detection.shape == detect.UNKNOWN:
         reason = "not patched: unrecognised stdlib: " + detection.reason
+    elif detection.shape == detect.IMPORTING:
+        reason = "not looked at yet: " + detection.reason
     elif not detection.affected:
         reason = "nothing to do: " + detection.reason
     elif applied:
@@ -84,7 +88,7 @@ def build(detection: "Detection", applied: bool, apply_error: "Optional[str]",
         reason = "affected and not patched (%s=0): %s" % (_startup.ENV_VAR, detection.reason)
     else:
         reason = "affected and not patched: " + detection.reason
-    errors = [text for text in (_startup.hook_error, apply_error) if text]
+    errors = [text for text in [_startup.hook_error] + list(errors) if text]
     if _startup.bad_env_value is not None:
         errors.append("%s=%r is not understood (use 0 or 1); treated as 1"
                       % (_startup.ENV_VAR, _startup.bad_env_value))
