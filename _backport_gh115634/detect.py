@@ -19,14 +19,19 @@ if TYPE_CHECKING:  # for the type checker only: importing typing costs the start
     Version = Sequence[Any]
 
 # The fixes we track, in the order the doctor prints them.
-FIXES = ("gh-115634", "gh-119592", "gh-152967", "failed-spawn", "forced-shutdown")
+FIXES = ("gh-115634", "gh-119592", "gh-152967", "failed-spawn", "forced-shutdown", "gh-109047",
+         "cancelled-future")
 FIX_TITLES = {
     "gh-115634": "retired worker replaced while work is pending",
     "gh-119592": "replacement after shutdown(wait=False)",
     "gh-152967": "pending work fails if the executor was garbage collected",
     "failed-spawn": "pool breaks cleanly when a replacement cannot start",
     "forced-shutdown": "no replacement during terminate_workers()/kill_workers()",
+    "gh-109047": "no submit() slips past a pool that is breaking (3.11)",
+    "cancelled-future": "a cancelled future does not stop a broken pool's teardown (3.11)",
 }
+# The two fixes of the break path (terminate_broken()), which 3.12 carries and 3.11 lacks.
+BREAK_FIXES = ("gh-109047", "cancelled-future")
 
 NATIVE = "native"
 PATCHED = "patched"
@@ -225,6 +230,7 @@ def detect(process: "ModuleType", version: "Version | None" = None) -> Detection
                         % (found, ", ".join(lacking)), version, has_forced)
     fixes.update({"gh-119592": MISSING, "gh-152967": MISSING, "failed-spawn": MISSING,
                   "forced-shutdown": forced_state})
+    fixes.update(_break_fixes(manager_cls))
     reason = "this stdlib has %s" % found
     if release_has_fix(version):
         reason += ("; Python %d.%d.%d was released with the fix, so this stdlib was replaced or "
@@ -232,9 +238,19 @@ def detect(process: "ModuleType", version: "Version | None" = None) -> Detection
     return Detection(shape, fixes, reason)
 
 
+def _break_fixes(manager_cls: type) -> "dict[str, str]":
+    """gh-109047: terminate_broken() holds the shutdown lock that submit() holds (3.12+);
+    cancelled-future: it tolerates a cancelled future among the pending ones (3.12+)."""
+    names = _names(manager_cls, "terminate_broken")
+    names |= _names(manager_cls, "_terminate_broken")  # 3.12+ splits it in two
+    return {"gh-109047": NATIVE if "shutdown_lock" in names else MISSING,
+            "cancelled-future": NATIVE if "InvalidStateError" in names else MISSING}
+
+
 def _detect_upstream(manager_cls: type, executor_cls: type, has_forced: bool) -> Detection:
     names = _names(manager_cls, "_replace_dead_worker")
     fixes = {
+        **_break_fixes(manager_cls),
         "gh-115634": NATIVE,
         "gh-119592": NATIVE if {"call_queue", "result_queue"} <= names else MISSING,
         "gh-152967": NATIVE if "executor_reference" in names else MISSING,

@@ -12,9 +12,10 @@ flush() drops a record whose emission raised and counts it in ``dropped``.
 
 Levels, for a production service that leaves INFO on:
 
-- the routine replacements a fixed stdlib makes silently (gh-115634, gh-119592): DEBUG, except the
-  first one in the process, at INFO, which says so (under a backlog they come once per retired
-  worker, and must not flood a log);
+- what a fixed stdlib does silently (the replacements of gh-115634 and gh-119592; on 3.11 a
+  break path closed to a racing submit(), gh-109047, or passing over a cancelled future): DEBUG,
+  except the first one in the process, at INFO, which says so (under a backlog replacements come
+  once per retired worker, and must not flood a log);
 - WARNING where something needs a look: futures failed with BrokenProcessPool (gh-152967, failed
   spawn, forced shutdown), a worker that could not start, a pool found stranded and rescued, and
   an error of ours caught on a manager thread.
@@ -46,10 +47,10 @@ if TYPE_CHECKING:
 RESCUE = "rescue"
 NAMES = detect.FIXES + (RESCUE,)
 LOGGER_NAME = "backport_gh115634"
-# The replacements a fixed stdlib makes too: DEBUG, but for the first one in a process.
-ROUTINE = ("gh-115634", "gh-119592")
-FIRST_ROUTINE_NOTE = (" (the first such replacement in this process, logged at INFO; further "
-                      "ones are logged at DEBUG)")
+# What a fixed stdlib does too, silently: DEBUG, but for the first one in a process.
+ROUTINE = ("gh-115634", "gh-119592", "gh-109047", "cancelled-future")
+FIRST_ROUTINE_NOTE = (" (the first routine intervention in this process, logged at INFO; "
+                      "further ones are logged at DEBUG)")
 
 _logger = logging.getLogger(LOGGER_NAME)
 _lock = threading.Lock()

@@ -132,18 +132,17 @@ def _applied(process: "ModuleType", detection: "Detection") -> bool:
     """Are our seams on every attribute this shape needs, on the module's classes now?"""
     if not detection.patchable:
         return False
-    return all(_ours(key) for key in seams.seam_names(process, detection.shape))
+    return all(_ours(key) for key in seams.seam_names(process, detection))
 
 
 def _install(process: "ModuleType", detection: "Detection") -> bool:
     """Put our seams where they are not yet; all or none. True if anything was installed."""
-    keys = [key for key in seams.seam_names(process, detection.shape) if not _ours(key)]
+    keys = [key for key in seams.seam_names(process, detection) if not _ours(key)]
     if not keys:
         return False
     originals = {(owner, name): owner.__dict__[name] for owner, name in keys}
     # Only the pre-fix exit path trusts the idle-worker token; late 3.13's replaces regardless.
-    replacement = WorkerReplacement(
-        process, stock_trusts_idle_token=detection.shape == detect.PRE_FIX)
+    replacement = WorkerReplacement(process, detection)
     built = seams.build(process, replacement, originals)
     done: "List[Key]" = []
     try:

@@ -15,18 +15,27 @@ The behaviour is upstream CPython's (3.14.7+ / 3.15), written here for the older
 * During terminate_workers()/kill_workers() no replacement is spawned: it would escape the kill.
 * Rescue (ours, not upstream's): a pool that the stock code left with work pending and no worker
   (before apply(), or in a revert() window) gets one, by the same rules as a replacement.
+* A subclass's own ``_spawn_process`` starts the replacement wherever the executor's state is
+  intact (ours, not upstream's: a backport must not change what a user's subclass runs on the
+  releases it was written for); only after ``shutdown(wait=False)`` cleared that state is a
+  stock worker started from the manager's.
+* The break path of 3.11 (before_break), as 3.12 has it: gh-109047, no submit() slips past a
+  pool that is being torn down; and a cancelled future among the pending ones does not stop the
+  teardown.
 
 Each time this does what the stock code would not have, it records an intervention
-(_interventions). Every function here runs on the manager thread.
+(interventions). Every function here runs on the manager thread and holds no state.
 """
 import traceback  # already loaded: concurrent.futures.process imports it
 
-from _backport_gh115634 import interventions
+from _backport_gh115634 import detect, interventions
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3.12+
     from types import ModuleType
     from typing import Any, List, Optional, Tuple
+
+    from _backport_gh115634.detect import Detection
 
     # Why the pending futures of a pool can no longer run: (the fix that says so, a formatted
     # traceback or None, the BrokenProcessPool message).
@@ -51,17 +60,29 @@ STOCK_INSTEAD = {
     "forced-shutdown": "the stock code would have started a worker that escapes the kill",
 }
 
+# The stdlib's own texts where the break path fails the pending futures (3.11, 3.12).
+STOCK_BROKEN_POOL = ("A child process terminated abruptly, the process pool is not usable "
+                     "anymore")
+STOCK_BROKEN_FUTURE = ("A process in the process pool was terminated abruptly while the future "
+                       "was running or pending.")
+
+
 class WorkerReplacement:
-    """Binds the replacement logic to one concurrent.futures.process module.
+    """Binds the replacement logic to one concurrent.futures.process module and its detection.
 
     stock_trusts_idle_token: the stdlib's own exit path (the pre-fix _adjust_process_count)
     starts nothing while the idle-worker semaphore holds a token; used only to tell, for the
     record, when our replacement is one the stock code would have skipped.
     """
 
-    def __init__(self, process: "ModuleType", stock_trusts_idle_token: bool = False) -> None:
+    def __init__(self, process: "ModuleType", detection: "Optional[Detection]" = None) -> None:
         self.process = process
-        self.stock_trusts_idle_token = stock_trusts_idle_token
+        fixes = detection.fixes if detection is not None else {}
+        self.stock_trusts_idle_token = detection is not None and detection.shape == detect.PRE_FIX
+        self.break_unlocked = fixes.get("gh-109047") == detect.MISSING
+        self.break_fails_on_cancelled = fixes.get("cancelled-future") == detect.MISSING
+        base = getattr(process, "ProcessPoolExecutor", None)
+        self.stock_spawn_process = getattr(base, "_spawn_process", None)
 
     def after_exit(self, manager: "Any", executor: "Any") -> "Optional[Verdict]":
         """Decide what follows a worker exit. The caller holds manager.shutdown_lock.
@@ -151,9 +172,19 @@ class WorkerReplacement:
     def spawn(self, manager: "Any", executor: "Any") -> None:
         """Start one worker wired to the manager's queues and record it in its process table.
 
-        The executor's mp_context, initializer and initargs survive shutdown(); its queues and
-        process table do not, so those come from the manager.
+        A subclass that overrides _spawn_process gets its own, while the executor's state is
+        the manager's (shutdown(wait=False) has not cleared it). Otherwise the worker is a stock
+        one: the executor's mp_context, initializer and initargs survive shutdown(); its queues
+        and process table do not, so those come from the manager.
         """
+        if self._own_spawn(manager, executor):
+            try:
+                executor._spawn_process()
+                return
+            except Exception:
+                if self._state_intact(manager, executor):
+                    raise  # the subclass's own failure: a failed spawn like any other
+                # shutdown(wait=False) cleared the state while it spawned: as below.
         process = self.process
         spawn_worker = getattr(process, "_spawn_worker", None)
         if spawn_worker is not None:
@@ -169,6 +200,71 @@ class WorkerReplacement:
                   executor._initargs, manager.max_tasks_per_child))
         worker.start()
         manager.processes[worker.pid] = worker
+
+    def _own_spawn(self, manager: "Any", executor: "Any") -> bool:
+        spawn_process = getattr(type(executor), "_spawn_process", None)
+        return (spawn_process is not None and spawn_process is not self.stock_spawn_process
+                and self._state_intact(manager, executor))
+
+    @staticmethod
+    def _state_intact(manager: "Any", executor: "Any") -> bool:
+        """Are the executor's queues and process table still the manager's? shutdown(wait=False)
+        clears them, without the lock we hold, so this can turn False at any time."""
+        return (getattr(executor, "_processes", None) is manager.processes
+                and getattr(executor, "_call_queue", None) is manager.call_queue
+                and getattr(executor, "_result_queue", None) is manager.result_queue)
+
+    def before_break(self, manager: "Any", cause: "Optional[List[str]]") -> None:
+        """Run just before the stock 3.11 terminate_broken() tears a broken pool down. The
+        manager thread holds no lock here. What 3.12 does and 3.11 lacks:
+
+        gh-109047: mark the pool broken (as the original is about to), then pass once through
+        the shutdown lock that submit() holds from its broken check until it has queued its work
+        and started its worker. Every submit() that got past the check has then finished, so the
+        original sees its work item (and fails it) and its worker (and terminates it); every
+        later one raises BrokenProcessPool. The lock is not held across the original: 3.11's
+        join_executor_internals() takes it. Nor taken before marking: while the manager waited
+        for it, submit()s would keep succeeding and fill the wake-up pipe.
+
+        cancelled-future: fail the pending futures here, as the original would, passing over a
+        cancelled one instead of dying on InvalidStateError with the rest left pending.
+        """
+        pending, processes = manager.pending_work_items, manager.processes
+        executor = manager.executor_reference()
+        pool = interventions.describe_executor(executor, manager)
+        if self.break_unlocked and executor is not None:
+            executor._broken = STOCK_BROKEN_POOL
+            executor._shutdown_thread = True
+        del executor  # held by nobody while we wait below, as the original does
+        if self.break_unlocked:
+            before = len(pending), len(processes)
+            with manager.shutdown_lock:
+                pass
+            if (len(pending), len(processes)) != before:
+                interventions.record("gh-109047", (
+                    "%s: a submit() was under way as the pool broke; backport_gh115634 let it "
+                    "finish before the teardown, so its future fails with BrokenProcessPool "
+                    "(the stock 3.11 code could leave it pending forever, or its worker "
+                    "running)" % pool), routine=True)
+        if not self.break_fails_on_cancelled:
+            return
+        error = self.process.BrokenProcessPool(STOCK_BROKEN_FUTURE)
+        if cause is not None:
+            error.__cause__ = self.process._RemoteTraceback("\n'''\n%s'''" % "".join(cause))
+        cancelled = 0
+        for item in list(pending.values()):
+            try:
+                item.future.set_exception(error)
+            except self.process._base.InvalidStateError:
+                cancelled += 1  # cancelled since it was queued: it is resolved already
+        pending.clear()
+        if cancelled:
+            interventions.record("cancelled-future", (
+                "%s: the pool broke with %d cancelled futures among the pending ones; "
+                "backport_gh115634 failed the others with BrokenProcessPool (the stock 3.11 "
+                "manager thread would have died on InvalidStateError, leaving them pending "
+                "forever and the workers running)"
+                % (pool, cancelled)), routine=True)
 
     def fail_pending(self, manager: "Any", verdict: "Verdict") -> None:
         """Resolve every pending future with BrokenProcessPool, and record it for the fix that

@@ -14,6 +14,10 @@ Seams, narrowest first:
   the seams above leave.
 * ``ProcessPoolExecutor._force_shutdown`` (3.14+): flags the forced shutdown, under the shutdown
   lock, before the original snapshots the processes it will signal.
+* ``_ExecutorManagerThread.terminate_broken`` (3.11, PyPy 3.11): before the original tears a
+  broken pool down, closes the window in which a submit() past its broken check adds work or a
+  worker (gh-109047), and fails the pending futures tolerating cancelled ones (replacement.
+  before_break), as 3.12 does.
 
 All of them are plain class attributes looked up on each call, so executors created before
 apply() follow them from their next call on.
@@ -37,6 +41,7 @@ if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3
     from types import ModuleType
     from typing import Any, Callable, Dict, List, Optional, Tuple
 
+    from _backport_gh115634.detect import Detection
     from _backport_gh115634.replacement import Verdict, WorkerReplacement
 
     Key = Tuple[type, str]
@@ -189,6 +194,20 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
 
         seams[key] = _force_shutdown
 
+    key = (manager_cls, "terminate_broken")
+    if key in originals:
+        terminate_broken = originals[key]
+        before_break = replacement.before_break
+
+        def _terminate_broken(self: "Any", *args: "Any", **kwargs: "Any") -> "Any":
+            try:
+                before_break(self, args[0] if args else kwargs.get("cause"))
+            except Exception as exc:
+                internal_error("failing the work of a broken pool", exc)
+            return terminate_broken(self, *args, **kwargs)
+
+        seams[key] = _terminate_broken
+
     for (owner, name), function in seams.items():
         original = originals[(owner, name)]
         function.__name__ = name
@@ -199,14 +218,17 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
     return seams
 
 
-def seam_names(process: "ModuleType", shape: str) -> "List[Key]":
-    """The (class, attribute name) pairs to replace for a patchable shape."""
+def seam_names(process: "ModuleType", detection: "Detection") -> "List[Key]":
+    """The (class, attribute name) pairs to replace for a patchable detection."""
     executor_cls = process.ProcessPoolExecutor
-    names = [(process._ExecutorManagerThread, "wait_result_broken_or_wakeup")]
-    if shape == detect.PRE_FIX:
+    manager_cls = process._ExecutorManagerThread
+    names = [(manager_cls, "wait_result_broken_or_wakeup")]
+    if detection.shape == detect.PRE_FIX:
         names.append((executor_cls, "_adjust_process_count"))
-    elif shape == detect.FIX_1_ONLY:
+    elif detection.shape == detect.FIX_1_ONLY:
         names.append((executor_cls, "_replace_dead_worker"))
     if callable(getattr(executor_cls, "_force_shutdown", None)):
         names.append((executor_cls, "_force_shutdown"))
+    if any(detection.fixes.get(fix) == detect.MISSING for fix in detect.BREAK_FIXES):
+        names.append((manager_cls, "terminate_broken"))
     return names

@@ -43,7 +43,7 @@ def main():
         print("nothing to measure: this stdlib is %s (use a pre-fix one, or the overlay)"
               % detection.shape)
         return 0
-    keys = _seams.seam_names(process, detection.shape)
+    keys = _seams.seam_names(process, detection)
     seams = _seams.build(process, WorkerReplacement(process), dict.fromkeys(keys, no_op))
     cases = [("_ExecutorManagerThread.wait_result_broken_or_wakeup", StandInManager(),
               "once per manager wake-up (at most once per task)")]

@@ -19,7 +19,7 @@ import concurrent.futures.process as process
 def seam_keys(detection):
     if not detection.patchable:
         return []
-    return _seams.seam_names(process, detection.shape)
+    return _seams.seam_names(process, detection)
 
 
 def snapshot():

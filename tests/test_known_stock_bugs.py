@@ -17,14 +17,15 @@ def plan():
             "task_actions": ["ok", "victim", "ok", "ok"]}
 
 
-def verdict(python="PyPy 3.11.17", pending=(3,), submitted_as_broke=(3,), manager_alive=False):
+def verdict(python="PyPy 3.11.17", pending=(3,), submitted_as_broke=(3,), manager_alive=False,
+            applied=False):
     outcomes = {0: ["ok", fault_run.expected_value(0)],
                 1: ["error", "BrokenProcessPool", "A child process terminated abruptly"],
                 2: ["error", "BrokenProcessPool", "A process in the process pool was"],
                 3: ["error", "BrokenProcessPool", "A process in the process pool was"]}
     for index in pending:
         outcomes[index] = ["pending"]
-    return {"status": {"python": python}, "faults_fired": ["sigkill_worker"],
+    return {"status": {"python": python, "applied": applied}, "faults_fired": ["sigkill_worker"],
             "outcomes": outcomes, "submit_errors": [], "submitted_as_broke": list(
                 submitted_as_broke), "manager_alive": manager_alive, "children_alive": [],
             "thread_errors": [], "thread_tracebacks": [], "unraisable": [],
@@ -38,6 +39,16 @@ def test_a_future_submitted_as_the_pool_broke_is_excused_on_311(python):
     assert judged["stock_bug_forms"] == [fault_run.STRANDED_FORM]
     assert judged["known_stock_bugs"] == [
         "3.11 terminate_broken() races with submit() (no shutdown lock)"]
+
+
+def test_the_same_verdict_fails_where_the_shim_patched_the_break_path():
+    # The package's terminate_broken() seam closes 3.11's window: only a run where the stock
+    # code ran (--stock, or a revert() window of the apply/revert race) may show the race.
+    found = fault_run.violations(plan(), verdict(applied=True))
+    assert found == ["1 futures never resolved (tasks 3)"]
+    racing = plan()
+    racing["faults"]["race"] = {"stop_after": 1.0}
+    assert fault_run.violations(racing, verdict(applied=True)) == []
 
 
 def test_the_same_verdict_fails_where_terminate_broken_takes_the_lock():

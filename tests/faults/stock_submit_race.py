@@ -1,8 +1,9 @@
 """Reproduce, on a stock interpreter, 3.11's submit() / terminate_broken() race.
 
-    python tests/faults/stock_submit_race.py [--rounds N] [--start-method M]
+    python tests/faults/stock_submit_race.py [--rounds N] [--start-method M] [--shim]
 
-No shim and no max_tasks_per_child: each round starts a two-worker pool, lets one task kill its
+No max_tasks_per_child, and no shim unless --shim (apply() first: the same rounds with the
+package's terminate_broken() seam, to compare the rates): each round starts a two-worker pool, lets one task kill its
 own worker, and keeps calling submit() from this thread while the manager thread breaks the
 pool. 3.11's ``terminate_broken()`` fails and clears the pending work without the executor's
 shutdown lock, which submit() holds while it checks ``_broken`` and inserts its work item; so a
@@ -74,7 +75,12 @@ def main(argv):
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--start-method", default="forkserver",
                         choices=mp.get_all_start_methods())
+    parser.add_argument("--shim", action="store_true", help="apply backport_gh115634 first")
     args = parser.parse_args(argv)
+    if args.shim:
+        import backport_gh115634
+
+        backport_gh115634.apply()
     signal.alarm(int(args.rounds * (ROUND_WAIT * 2 + 12)) + 60)  # the hard backstop
     context = mp.get_context(args.start_method)
     dead_threads = []
@@ -90,8 +96,9 @@ def main(argv):
         for process in list((pool._processes or {}).values()):
             process.kill()  # a worker nobody terminated would block the stuck manager
         manager.join(ROUND_WAIT)
-    print("%s %s, %s start: %d rounds, %s; thread errors: %s" % (
-        sys.implementation.name, sys.version.split()[0], args.start_method, args.rounds,
+    print("%s %s, %s start, %s: %d rounds, %s; thread errors: %s" % (
+        sys.implementation.name, sys.version.split()[0], args.start_method,
+        "shim" if args.shim else "stock", args.rounds,
         ", ".join("%s %d" % item for item in sorted(seen.items())) or "no race seen",
         dead_threads or "none"), flush=True)
     # A stranded future or stuck manager would make interpreter exit wait: leave now.
