@@ -3,8 +3,13 @@
 It reports what ``status()`` knows (is this stdlib affected, which fixes are native, patched or
 missing, how the package was activated), then proves it live: the gh-115634 reproducer runs in a
 child process of this same interpreter, started the way the user's own programs start, under a
-hard deadline at which its whole process group is killed. So the doctor never hangs, even on an
-interpreter where the reproducer does.
+hard deadline. So the doctor never hangs, even on an interpreter where the reproducer does.
+
+The deadline is kept twice. The child keeps its own: a watchdog thread kills its pool's worker
+processes and exits (CHILD_TIMED_OUT). That is what ends the workers where there is no process
+group to kill (Windows): a spawned worker holds both ends of its call queue, so it would never see
+end-of-file and would wait forever. The doctor keeps a later one in case the child cannot: it kills
+the child's process group where os.killpg exists, the child alone elsewhere.
 
 Not on the start-up path: this module may import what it likes.
 """
@@ -23,7 +28,7 @@ from _backport_gh115634 import detect as _detect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
+    from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 EXIT_SAFE = 0
 EXIT_AFFECTED = 1
@@ -32,6 +37,13 @@ EXIT_USAGE = 3
 
 DEFAULT_DEADLINE = 60.0
 DEFAULT_COMPARE_DEADLINE = 20.0
+# The child's own deadline is the one asked for; the doctor waits this much longer before it kills
+# the child itself (only a child whose watchdog could not act costs it).
+PARENT_GRACE = 10.0
+# How long the child's watchdog waits to see the workers it killed end, before it exits anyway.
+WORKER_END_WAIT = 2.0
+# The child's exit status when its watchdog stopped it (as timeout(1) exits): not a crash.
+CHILD_TIMED_OUT = 124
 TASKS = 10
 REPRODUCER = "ProcessPoolExecutor(1, max_tasks_per_child=2), %d tasks of operator.mul" % TASKS
 LINE_PREFIX = "BACKPORT-DOCTOR "
@@ -45,14 +57,100 @@ HUNG = "hung"
 FAILED = "failed"
 SKIPPED = "skipped"
 
+# The child's watchdog, part of its program (tests run it on its own too). It uses the program's
+# say() and started, and its globals executor and results; it imports nothing, as the main thread
+# may be inside an import when it fires. The main thread calls finish() once the reproducer is
+# done, settle() when it raised. watch_lock makes them and expire() exclusive: a child that
+# finished is never stopped, and one being stopped neither reports "done" nor exits on the error
+# its killing the workers raised in the main thread (both wait there for the os._exit()).
+_WATCHDOG = r'''
+watch_lock = threading.Lock()
+finished = []
+
+def finish():
+    with watch_lock:
+        finished.append(True)
+
+def settle():
+    """Wait while the watchdog is stopping this process (the pool it breaks raises here)."""
+    with watch_lock:
+        pass
+
+def pool_workers(executor):
+    """The executor's worker processes, then this process's other multiprocessing children.
+    executor._processes is None after shutdown(), and changes while the manager thread starts or
+    reaps a worker: copied whole, again if it changed meanwhile."""
+    workers = []
+    for attempt in range(50):
+        try:
+            table = getattr(executor, "_processes", None)
+            workers = list(table.values()) if table else []
+            break
+        except RuntimeError:  # changed size during iteration
+            time.sleep(0.001)
+    mp = sys.modules.get("multiprocessing")
+    try:
+        workers += mp.active_children() if mp is not None else []
+    except Exception:
+        pass
+    found = {}
+    for worker in workers:
+        found.setdefault(getattr(worker, "pid", None) or id(worker), worker)
+    return list(found.values())
+
+def stop_workers(executor, wait):
+    """Kill the pool's workers, then wait up to `wait` seconds to see them end.
+    Returns (the pids killed, the pids not seen to end)."""
+    workers = pool_workers(executor)
+    for worker in workers:
+        try:
+            worker.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
+        except Exception:
+            pass
+    pending = {}
+    for worker in workers:
+        try:
+            pending[worker.sentinel] = worker  # ready once the process has ended
+        except Exception:  # never started, or closed already
+            pass
+    connection = sys.modules.get("multiprocessing.connection")
+    give_up = time.monotonic() + wait
+    while pending and connection is not None and time.monotonic() < give_up:
+        try:
+            ready = connection.wait(list(pending), max(0.0, give_up - time.monotonic()))
+        except Exception:
+            break
+        for sentinel in ready:
+            pending.pop(sentinel, None)
+    return ([getattr(worker, "pid", None) for worker in workers],
+            [worker.pid for worker in pending.values()])
+
+def expire(end_wait, exit_code):
+    with watch_lock:
+        if finished:
+            return
+        killed, alive = stop_workers(globals().get("executor"), end_wait)
+        say(event="deadline", seconds=time.monotonic() - started,
+            done=len(globals().get("results") or ()), killed=killed, alive=alive)
+        os._exit(exit_code)
+
+def watch(seconds, end_wait, exit_code):
+    timer = threading.Timer(seconds, expire, (end_wait, exit_code))
+    timer.daemon = True
+    timer.start()
+    return timer
+'''
+
 # The reproducer as the child runs it (python -c). {prelude} is "" (the program never mentions
 # backport_gh115634, as the user's own programs need not) or "import backport_gh115634".
 _CHILD_PROGRAM = r'''
-import json, sys, time
+import json, os, sys, threading, time
 def say(**fields):
     sys.stdout.write(%(prefix)r + json.dumps(fields) + "\n")
     sys.stdout.flush()
 started = time.monotonic()
+%(watchdog)s
+watch(%(deadline)r, %(end_wait)r, %(exit_code)d)
 %(prelude)s
 import operator
 import concurrent.futures.process as process
@@ -67,13 +165,18 @@ say(event="start", patched=bool(seams), seams=seams,
     requested_by=list(getattr(startup, "requested_by", [])),
     disabled_by_env=bool(getattr(startup, "disabled_by_env", False)),
     hook_error=getattr(startup, "hook_error", None))
-executor = ProcessPoolExecutor(1, max_tasks_per_child=2)
-futures = [executor.submit(operator.mul, i, 2) for i in range(%(tasks)d)]
 results = []
-for future in futures:
-    results.append(future.result(timeout=%(wait)r))
-    say(event="result", done=len(results))
-executor.shutdown(wait=True)
+try:
+    executor = ProcessPoolExecutor(1, max_tasks_per_child=2)
+    futures = [executor.submit(operator.mul, i, 2) for i in range(%(tasks)d)]
+    for future in futures:
+        results.append(future.result(timeout=%(wait)r))
+        say(event="result", done=len(results))
+    executor.shutdown(wait=True)
+except BaseException:
+    settle()  # the watchdog's killing the workers broke the pool: let it finish
+    raise
+finish()
 seconds = time.monotonic() - started
 # What the shim did here that the stock pool would not have. A start-up hook may have applied it
 # without this program importing the package (it loads the implementation alone): read it only if
@@ -310,29 +413,53 @@ def _interpreter_flags() -> "List[str]":
         return []
 
 
-def _kill_group(proc: "subprocess.Popen[bytes]") -> None:
+def _group_kill() -> "Optional[Callable[[int], None]]":
+    """Where the platform has process groups (os.killpg and SIGKILL): a function that kills the
+    group led by a pid. None elsewhere (Windows)."""
+    killpg = getattr(os, "killpg", None)
+    sigkill = getattr(signal, "SIGKILL", None)
+    if killpg is None or sigkill is None:
+        return None
+    return lambda pid: killpg(pid, sigkill)
+
+
+def _kill_child(proc: "subprocess.Popen[bytes]") -> None:
+    """Kill the child's process group, or the child alone where there are no process groups (its
+    watchdog has ended its pool's workers by then, unless it could not run)."""
+    kill_group = _group_kill()
     try:
-        if hasattr(os, "killpg"):
-            os.killpg(proc.pid, signal.SIGKILL)
+        if kill_group is not None:
+            kill_group(proc.pid)
         else:
             proc.kill()
     except OSError:
         pass
 
 
+def child_program(deadline: float, import_package: bool = False) -> str:
+    """The reproducer as the child runs it, with its own deadline of `deadline` seconds."""
+    return _CHILD_PROGRAM % {
+        "prefix": LINE_PREFIX,
+        "watchdog": _WATCHDOG,
+        "deadline": deadline,
+        "end_wait": WORKER_END_WAIT,
+        "exit_code": CHILD_TIMED_OUT,
+        "prelude": "import backport_gh115634" if import_package else "",
+        "tasks": TASKS,
+        "wait": deadline + PARENT_GRACE + 60.0,  # both deadlines come first
+    }
+
+
 def run_reproducer(label: str, deadline: float,
                    env_changes: "Optional[Mapping[str, Optional[str]]]" = None,
                    import_package: bool = False) -> "Dict[str, Any]":
-    """Run the reproducer in a child process; kill its process group at the deadline.
+    """Run the reproducer in a child process, which stops itself at the deadline (its watchdog
+    kills its pool's workers and exits CHILD_TIMED_OUT); kill the child if it has not done so
+    PARENT_GRACE seconds later.
 
     Returns a dict: outcome (passed / hung / failed), seconds, results done, what the child saw.
     """
-    program = _CHILD_PROGRAM % {
-        "prefix": LINE_PREFIX,
-        "prelude": "import backport_gh115634" if import_package else "",
-        "tasks": TASKS,
-        "wait": deadline + 60.0,  # the parent's deadline comes first
-    }
+    program = child_program(deadline, import_package)
     env = dict(os.environ)
     for name, value in (env_changes or {}).items():
         if value is None:
@@ -353,22 +480,26 @@ def run_reproducer(label: str, deadline: float,
         started = time.monotonic()
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    env=env, start_new_session=hasattr(os, "killpg"))
+                                    env=env, start_new_session=_group_kill() is not None)
         except OSError as exc:
             run.update(outcome=FAILED, seconds=0.0, done=0,
                        detail="could not start %s: %s" % (sys.executable, exc))
             return run
         timed_out = False
         try:
-            proc.wait(timeout=deadline)
+            proc.wait(timeout=deadline + PARENT_GRACE)
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
-            _kill_group(proc)  # at the deadline, and any worker a crashed child left behind
+            # At the parent's deadline; and for any worker that a crashed child left behind, where
+            # there is a process group to find it by.
+            _kill_child(proc)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
+        # The child's watchdog stopped it at its deadline: hung, as when this process stops it.
+        timed_out = timed_out or proc.returncode == CHILD_TIMED_OUT
         wall = time.monotonic() - started
         out.seek(0)
         err.seek(0)
@@ -602,7 +733,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
             runs[spec["role"]] = execute(spec, report)
             if text:
                 _emit(_run_outcome(runs[spec["role"]]))
-    except KeyboardInterrupt:  # the child's process group is gone already (run_reproducer)
+    except KeyboardInterrupt:  # the child is gone already (run_reproducer)
         sys.stderr.write("interrupted\n")
         return 130
     code, verdict = decide(report, runs["main"])

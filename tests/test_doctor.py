@@ -5,13 +5,20 @@ checks run under the doctor's deadlines. The package comes from where this suite
 tox env's wheel, or the checkout). In a venv built from the wheel: test_activation.py.
 """
 import json
+import os
 import re
+import subprocess
+import sys
+import time
+import types
+import uuid
 
 import pytest
 
 from _backport_gh115634 import detect as _detect
 from backport_gh115634 import _doctor
 from childproc import GIL_DISABLED, child_env, run
+from procgroup import kill_group
 
 # Short enough to keep the suite quick, long enough for 10 tasks on a busy 2-core machine.
 COMPARE_DEADLINE = 8
@@ -283,3 +290,212 @@ def test_plan_runs_the_users_own_way():
     # 3.9 / 3.10: nothing to run.
     assert _planned(False, False, ["startup hook"], gh115634="not applicable",
                     shape=_detect.NO_RECYCLING) == [("main", False, True, None)]
+
+
+# --- the child's own deadline: no worker outlives the live check ------------------------------
+
+# Stands in for a platform without process groups: the doctor is run with os.killpg deleted.
+NO_KILLPG = ("import os, sys; del os.killpg; "
+             "from backport_gh115634._doctor import main; sys.exit(main(sys.argv[1:]))")
+# A sitecustomize that makes every pool task hang in its worker (operator.mul, which the
+# reproducer submits, never returns there), so the live check is stopped with a worker alive.
+STUCK_TASKS = """\
+import _operator, time
+def mul(a, b):
+    import multiprocessing
+    if multiprocessing.parent_process() is not None:
+        time.sleep(3600)
+    return a * b
+_operator.mul = mul
+"""
+LEFTOVER_GRACE = 15.0
+
+
+def carrying(name, value):
+    """The pids of live processes whose environment has name=value (/proc/PID/environ)."""
+    wanted = ("%s=%s" % (name, value)).encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/environ" % entry, "rb") as handle:
+                if wanted in handle.read().split(b"\0"):
+                    pids.append(int(entry))
+        except OSError:  # gone meanwhile, or not ours
+            pass
+    return sorted(pids)
+
+
+def command_line(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode("utf-8", "replace")[:150]
+    except OSError:
+        return "?"
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/self/environ"), reason="needs Linux /proc")
+@pytest.mark.parametrize("hang", ["stock", "stuck task"])
+def test_no_process_outlives_a_hung_live_check_without_killpg(hang, shipped_detection, tmp_path):
+    """Without os.killpg the doctor can kill only its child: the child's own watchdog must end
+    its pool's workers. "stock": the reproducer hangs with the fix disabled (no worker is alive
+    then: the last one retired). "stuck task": a task never returns, so a worker is alive."""
+    if shipped_detection.shape == _detect.NO_RECYCLING:
+        pytest.skip("no live check before 3.11")
+    marker = ("BACKPORT_TEST_DOCTOR_MARKER", uuid.uuid4().hex)
+    if hang == "stock":
+        if shipped_detection.fixes.get("gh-115634") != _detect.MISSING:
+            pytest.skip("the stock reproducer does not hang on this stdlib")
+        overlay, enabled = None, False
+        args = ["--json", "--compare", "--compare-deadline", "3"]
+    else:
+        overlay, enabled = str(tmp_path), True
+        (tmp_path / "sitecustomize.py").write_text(STUCK_TASKS)
+        args = ["--json", "--deadline", "3"]
+    env = child_env(overlay, enabled=enabled, extra=dict([marker]))
+    # Its own session, so that whatever is left can be cleaned up; the doctor (without killpg)
+    # starts its child in this same group, so leftovers are looked for before the group is killed.
+    proc = subprocess.Popen([sys.executable, "-c", NO_KILLPG] + args, env=env, cwd=str(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        proc.communicate(timeout=30)
+        pytest.fail("the doctor itself hung")
+    try:
+        give_up = time.monotonic() + LEFTOVER_GRACE
+        left = carrying(*marker)
+        while left and time.monotonic() < give_up:
+            time.sleep(0.2)
+            left = carrying(*marker)
+        described = ["%d: %s" % (pid, command_line(pid)) for pid in left]
+    finally:
+        kill_group(proc)
+        for pid in carrying(*marker):  # started by this test, through the doctor
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+    assert not described, "left behind by the doctor: %s\n%s" % (described, stderr[-2000:])
+    assert stdout.startswith("{"), "exit %s\n%s\n%s" % (proc.returncode, stdout, stderr)
+    report = json.loads(stdout)
+    live = report["live_check"]
+    assert live["outcome"] == "hung", live
+    assert re.match(r"\d+ of 10 results, then nothing: stopped at the 3s deadline$",
+                    live["detail"]), live
+    assert live["seconds"] >= 3, live
+    if hang == "stock":
+        assert proc.returncode == _doctor.EXIT_AFFECTED, report["verdict"]
+        assert report["verdict"].endswith("; the live check hung"), report["verdict"]
+        assert report["compare"]["outcome"] == "passed", report["compare"]
+    else:
+        assert live["done"] == 0, live
+        assert proc.returncode == _doctor.EXIT_LIVE_CHECK_FAILED, report["verdict"]
+        assert report["verdict"].startswith("the live check hung: "), report["verdict"]
+
+
+class _Worker:
+    def __init__(self, pid, sentinel=None):
+        self.pid = pid
+        self.killed = False
+        self._sentinel = sentinel
+
+    def kill(self):
+        self.killed = True
+
+    @property
+    def sentinel(self):
+        if self._sentinel is None:
+            raise ValueError("process object is closed")
+        return self._sentinel
+
+
+class _Resizing(dict):
+    """A process table that another thread changes during the first copies."""
+
+    def __init__(self, *args, changes=2):
+        super().__init__(*args)
+        self.changes = changes
+
+    def values(self):
+        if self.changes:
+            self.changes -= 1
+            raise RuntimeError("dictionary changed size during iteration")
+        return super().values()
+
+
+def watchdog(modules=None):
+    """The child's watchdog functions, in a namespace of their own (sys.modules as given)."""
+    namespace = {"json": json, "os": os, "threading": __import__("threading"), "time": time,
+                 "sys": types.SimpleNamespace(modules=modules or {}), "started": time.monotonic(),
+                 "say": lambda **fields: None}
+    exec(_doctor._WATCHDOG, namespace)
+    return namespace
+
+
+def test_watchdog_finds_the_workers():
+    dog = watchdog()
+    assert dog["pool_workers"](None) == []
+    assert dog["pool_workers"](types.SimpleNamespace(_processes=None)) == []  # after shutdown()
+    first, second = _Worker(11, sentinel=101), _Worker(12, sentinel=102)
+    table = _Resizing({11: first, 12: second})
+    assert dog["pool_workers"](types.SimpleNamespace(_processes=table)) == [first, second]
+    assert table.changes == 0
+    # multiprocessing's children are a second source; each process once.
+    third = _Worker(13)
+    mp = types.SimpleNamespace(active_children=lambda: [second, third])
+    dog = watchdog({"multiprocessing": mp})
+    executor = types.SimpleNamespace(_processes={11: first, 12: second})
+    assert dog["pool_workers"](executor) == [first, second, third]
+    # Kills them all. With no multiprocessing.connection to wait with, none is seen to end:
+    # reported alive, except the one whose sentinel is closed (joined and closed already).
+    killed, alive = dog["stop_workers"](executor, 0.1)
+    assert killed == [11, 12, 13] and alive == [11, 12]
+    assert first.killed and second.killed and third.killed
+
+
+_WATCHDOG_CHILD = """\
+import json, multiprocessing.connection, os, sys, threading, time  # as the pool imports them
+def say(**fields):
+    sys.stdout.write("EVENT " + json.dumps(fields) + "\\n")
+    sys.stdout.flush()
+started = time.monotonic()
+if __name__ == "__main__":
+    exec(sys.argv[1])
+    worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(3600,))
+    worker.start()
+    executor = type("Executor", (), {"_processes": {worker.pid: worker}})()
+    say(event="worker", pid=worker.pid)
+    watch(float(sys.argv[2]), 5.0, 124)
+    if sys.argv[3] == "finish":
+        finish()
+        time.sleep(1.5)
+        worker.kill()
+        worker.join()
+        say(event="survived")
+    else:
+        time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("ending", ["deadline", "finish"])
+def test_watchdog_kills_the_workers_at_its_deadline(ending, tmp_path):
+    script = tmp_path / "watched.py"
+    script.write_text(_WATCHDOG_CHILD)
+    done = run([str(script), _doctor._WATCHDOG, "0.5", ending], child_env(), deadline=60)
+    assert not done.timed_out, done.describe()
+    events = [json.loads(line[len("EVENT "):]) for line in done.stdout.splitlines()
+              if line.startswith("EVENT ")]
+    pid = events[0]["pid"]
+    if ending == "finish":  # finished before the deadline: the watchdog leaves it alone
+        assert done.returncode == 0, done.describe()
+        assert [e["event"] for e in events] == ["worker", "survived"], events
+    else:
+        assert done.returncode == _doctor.CHILD_TIMED_OUT, done.describe()
+        deadline = events[-1]
+        assert deadline["event"] == "deadline", events
+        assert deadline["killed"] == [pid] and deadline["alive"] == [], deadline
+        assert deadline["seconds"] >= 0.5, deadline
