@@ -38,8 +38,10 @@ def prefix_overlay(tmp_path_factory, shipped_detection):
         pytest.skip("the pre-fix overlay only applies to an upstream-fixed stdlib")
     tools = shared_tools()
     if tools is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must test the pre-fix overlay, but ../shared/tools is missing")
+        # .ci/run requires the overlay; elsewhere (a contributor's machine, GitHub Actions,
+        # which tests real pre-fix releases instead) it is skipped when the tool is missing.
+        if os.environ.get("BACKPORT_REQUIRE_OVERLAY") == "1":
+            pytest.fail("BACKPORT_REQUIRE_OVERLAY=1, but ../shared/tools is missing")
         pytest.skip("../shared/tools not found (set BACKPORT_SHARED_TOOLS)")
     out = str(tmp_path_factory.mktemp("prefix-overlay"))
     done = subprocess.run(
