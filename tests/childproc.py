@@ -51,8 +51,20 @@ def child_env(overlay=None, enabled=False, extra=None):
     return env
 
 
+def measured(args, env):
+    """args, measured by coverage where the test run is (COVERAGE_PROCESS_START set): a child
+    with site finds coverage's own start-up file, but one run with -S reads no start-up files,
+    so its script runs under `coverage run` (coverage comes from PYTHONPATH, next to the
+    package). -S -c and -S -m children are left as they are."""
+    rcfile = env.get("COVERAGE_PROCESS_START")
+    if not rcfile or args[:1] != ["-S"] or len(args) < 2 or args[1].startswith("-"):
+        return list(args)
+    return ["-S", "-m", "coverage", "run", "--rcfile", rcfile] + list(args[1:])
+
+
 def run(args, env, deadline=DEADLINE, executable=None, cwd=None):
     """Run [executable or sys.executable, *args]; kill the process group at the deadline."""
+    args = measured(args, env)
     return Completed(*run_in_group([executable or sys.executable, *args], deadline, env=env,
                                    cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True))

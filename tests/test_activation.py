@@ -143,9 +143,11 @@ class Venv:
         self.python = os.path.join(root, "bin", "python")
         self.site_packages = None
 
-    def run(self, args, enabled=True, overlay=None, deadline=DEADLINE, cwd=None):
-        return run(list(args), _clean_env(enabled, overlay), deadline=deadline,
-                   executable=self.python, cwd=cwd)
+    def run(self, args, enabled=True, overlay=None, deadline=DEADLINE, cwd=None, measured=True):
+        env = _clean_env(enabled, overlay)
+        if not measured:
+            env = {name: value for name, value in env.items() if not name.startswith("COVERAGE")}
+        return run(list(args), env, deadline=deadline, executable=self.python, cwd=cwd)
 
 
 def _make_venv(tmp_path_factory, wheel, name):
@@ -158,6 +160,12 @@ def _make_venv(tmp_path_factory, wheel, name):
     done = _check([venv.python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel],
                   "pip install of the wheel", timeout=300)
     assert done.returncode == 0, done.stderr
+    if os.environ.get("COVERAGE_PROCESS_START"):
+        # Where the test run is measured, so are the venv's programs: coverage's own start-up
+        # file (a1_coverage.pth) runs before ours, which still runs as installed.
+        done = _check([venv.python, "-m", "pip", "install", "-q", "coverage[toml]>=7.10"],
+                      "pip install of coverage", timeout=600)
+        assert done.returncode == 0, done.stderr
     done = _check([venv.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                   "sysconfig", timeout=60)
     venv.site_packages = done.stdout.strip()
@@ -258,14 +266,16 @@ def forbidden(modules):
 def startup_imports(venv, enabled=True, cwd=None):
     """(modules, nested, trace): what `python -c pass` imports at start-up, as imported_modules()
     gives it. PyPy accepts -X importtime but prints nothing; there the names come from
-    sys.modules as -c begins, all at depth 0 (nested is False: who imported what is unknown)."""
-    done = venv.run(["-X", "importtime", "-c", "pass"], enabled=enabled, cwd=cwd, deadline=60)
+    sys.modules as -c begins, all at depth 0 (nested is False: who imported what is unknown).
+    Never measured by coverage, whose own start-up imports would be counted as ours."""
+    done = venv.run(["-X", "importtime", "-c", "pass"], enabled=enabled, cwd=cwd, deadline=60,
+                    measured=False)
     assert done.returncode == 0, done.describe()
     modules = imported_modules(done.stderr)
     if modules:
         return modules, True, done.stderr
     done = venv.run(["-c", "import sys; print(' '.join(sorted(sys.modules)))"],
-                    enabled=enabled, cwd=cwd, deadline=60)
+                    enabled=enabled, cwd=cwd, deadline=60, measured=False)
     assert done.returncode == 0, done.describe()
     return [(0, name) for name in done.stdout.split()], False, done.stdout
 

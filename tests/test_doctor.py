@@ -300,13 +300,15 @@ NO_KILLPG = ("import os, sys; del os.killpg; "
 # A sitecustomize that makes every pool task hang in its worker (operator.mul, which the
 # reproducer submits, never returns there), so the live check is stopped with a worker alive.
 STUCK_TASKS = """\
-import _operator, time
+import _operator, sys, time
 def mul(a, b):
     import multiprocessing
     if multiprocessing.parent_process() is not None:
         time.sleep(3600)
     return a * b
 _operator.mul = mul
+if "operator" in sys.modules:  # imported already (coverage's start-up file does)
+    sys.modules["operator"].mul = mul
 """
 LEFTOVER_GRACE = 15.0
 
