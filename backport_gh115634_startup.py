@@ -30,6 +30,7 @@ into the package or running stdlib code; the package may take it while holding i
 Typed, at no cost at start: annotations name builtins, or are strings that only a type checker
 reads; ``typing`` and ``importlib`` are imported for the checker alone (``TYPE_CHECKING``).
 """
+
 import _thread
 import os
 import sys
@@ -207,8 +208,9 @@ class _PostImportFinder:
     """A meta path finder that only wraps the loader of concurrent.futures.process: it finds the
     module through the finders behind it and chains a loader that runs the real one first."""
 
-    def find_spec(self, fullname: str, path: "Sequence[str] | None" = None,
-                  target: "ModuleType | None" = None) -> "ModuleSpec | None":
+    def find_spec(
+        self, fullname: str, path: "Sequence[str] | None" = None, target: "ModuleType | None" = None
+    ) -> "ModuleSpec | None":
         global _loading
         if fullname != TARGET or fired:
             return None

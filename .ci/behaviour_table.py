@@ -5,20 +5,26 @@ A row per interpreter and stdlib (as shipped, or the pre-fix overlay); a cell pe
 issue 2: "pass N" when all its tests passed, "FAIL" if any failed, "-" when none ran (skipped:
 no such API, or no max_tasks_per_child).
 """
+
 import os
 import re
 import sys
 import xml.etree.ElementTree as ElementTree
 
 BEHAVIOURS = {
-    "1 gh-115634": ("test_backlog_completes_with_shim", "test_stock_hangs_exactly",
-                    "test_idle_worker_is_reused", "test_executor_created_before_apply"),
-    "2 gh-119592": ("test_shutdown_without_wait_still_replaces_workers",
-                    "test_dropped_executor_fails_pending_work[*-shutdown_nowait_dropped]"),
+    "1 gh-115634": (
+        "test_backlog_completes_with_shim",
+        "test_stock_hangs_exactly",
+        "test_idle_worker_is_reused",
+        "test_executor_created_before_apply",
+    ),
+    "2 gh-119592": (
+        "test_shutdown_without_wait_still_replaces_workers",
+        "test_dropped_executor_fails_pending_work[*-shutdown_nowait_dropped]",
+    ),
     "3 gh-152967": ("test_dropped_executor_fails_pending_work[*-garbage_collected]",),
     "4 failed spawn": ("test_failed_replacement",),
-    "5 forced shutdown": ("test_no_replacement_during_forced_shutdown",
-                          "test_kill_workers_leaves"),
+    "5 forced shutdown": ("test_no_replacement_during_forced_shutdown", "test_kill_workers_leaves"),
     "6 idle retirement": ("test_retirement_during_shutdown_spawns_nothing",),
     "7 CPython suite": ("test_cpython_process_pool_tests_pass_with_shim",),
 }

@@ -7,6 +7,7 @@ nothing here holds state. A function of ours found on a class (a seam, the defer
 is seen through to the stdlib's own that it wraps, so detection gives the same answer whether or
 not we patched. Callers must pass a module that has finished executing (``patch.complete``).
 """
+
 import sys
 
 TYPE_CHECKING = False
@@ -19,8 +20,15 @@ if TYPE_CHECKING:  # for the type checker only: importing typing costs the start
     Version = Sequence[Any]
 
 # The fixes we track, in the order the doctor prints them.
-FIXES = ("gh-115634", "gh-119592", "gh-152967", "failed-spawn", "forced-shutdown", "gh-109047",
-         "cancelled-future")
+FIXES = (
+    "gh-115634",
+    "gh-119592",
+    "gh-152967",
+    "failed-spawn",
+    "forced-shutdown",
+    "gh-109047",
+    "cancelled-future",
+)
 FIX_TITLES = {
     "gh-115634": "retired worker replaced while work is pending",
     "gh-119592": "replacement after shutdown(wait=False)",
@@ -61,15 +69,41 @@ FIXED_IN = ((3, 14, 7), (3, 15, 0, "final"))
 
 # What the patch relies on, checked before anything is replaced.
 _MANAGER_METHODS = ("run", "wait_result_broken_or_wakeup", "is_shutting_down", "terminate_broken")
-_MANAGER_STATE = ("processes", "pending_work_items", "call_queue", "result_queue",
-                  "executor_reference", "max_tasks_per_child", "shutdown_lock")
-_RUN_NAMES = ("processes", "pending_work_items", "executor_reference", "shutdown_lock",
-              "wait_result_broken_or_wakeup", "is_shutting_down")
-_EXECUTOR_STATE = ("_mp_context", "_initializer", "_initargs", "_max_workers", "_processes",
-                   "_shutdown_lock")
+_MANAGER_STATE = (
+    "processes",
+    "pending_work_items",
+    "call_queue",
+    "result_queue",
+    "executor_reference",
+    "max_tasks_per_child",
+    "shutdown_lock",
+)
+_RUN_NAMES = (
+    "processes",
+    "pending_work_items",
+    "executor_reference",
+    "shutdown_lock",
+    "wait_result_broken_or_wakeup",
+    "is_shutting_down",
+)
+_EXECUTOR_STATE = (
+    "_mp_context",
+    "_initializer",
+    "_initargs",
+    "_max_workers",
+    "_processes",
+    "_shutdown_lock",
+)
 _WORKER_ARGS = ("call_queue", "result_queue", "initializer", "initargs", "max_tasks")
-_SPAWN_WORKER_ARGS = ("mp_context", "call_queue", "result_queue", "initializer", "initargs",
-                      "max_tasks_per_child", "processes")
+_SPAWN_WORKER_ARGS = (
+    "mp_context",
+    "call_queue",
+    "result_queue",
+    "initializer",
+    "initargs",
+    "max_tasks_per_child",
+    "processes",
+)
 
 
 class Detection:
@@ -117,13 +151,13 @@ def _args(function: object) -> "tuple[str, ...]":
     code = _code(function)
     if code is None:
         return ()
-    return code.co_varnames[:code.co_argcount]
+    return code.co_varnames[: code.co_argcount]
 
 
 def release_may_be_affected(version: "Version") -> bool:
     """True for the releases the start-up hook must look at (and the .pth line imports us on)."""
     version = tuple(version)
-    return FIRST_AFFECTED <= version[:2] and not release_has_fix(version)
+    return version[:2] >= FIRST_AFFECTED and not release_has_fix(version)
 
 
 def release_has_fix(version: "Version") -> bool:
@@ -143,30 +177,40 @@ def _unknown(reason: str, version: "Version", has_forced: bool = False) -> Detec
     if release_has_fix(version):
         fixes = dict.fromkeys(FIXES, NATIVE)
         fixes["forced-shutdown"] = NATIVE if has_forced else NOT_APPLICABLE
-        return Detection(FIXED_RELEASE, fixes, (
-            "Python %d.%d.%d was released with the fix, so this stdlib carries it; its "
-            "concurrent.futures.process is a shape this package does not recognise (%s), so it "
-            "was left as it is" % (tuple(version[:3]) + (reason,))))
+        return Detection(
+            FIXED_RELEASE,
+            fixes,
+            (
+                "Python %d.%d.%d was released with the fix, so this stdlib carries it; its "
+                "concurrent.futures.process is a shape this package does not recognise (%s), so it "
+                "was left as it is" % (tuple(version[:3]) + (reason,))
+            ),
+        )
     return Detection(UNKNOWN, dict.fromkeys(FIXES, MISSING), reason)
 
 
 def importing() -> Detection:
-    return Detection(IMPORTING, dict.fromkeys(FIXES, MISSING),
-                     "concurrent.futures.process is still being imported (by this thread, or by "
-                     "one this thread waits for); ask again once the import has finished")
+    return Detection(
+        IMPORTING,
+        dict.fromkeys(FIXES, MISSING),
+        "concurrent.futures.process is still being imported (by this thread, or by "
+        "one this thread waits for); ask again once the import has finished",
+    )
 
 
 def _missing_seams(process: "ModuleType", executor_cls: type, manager_cls: type) -> "list[str]":
     """Name what the patch needs and this module lacks; empty when all is there."""
     lacking = [name for name in _MANAGER_METHODS if not callable(getattr(manager_cls, name, None))]
     init_names = _names(manager_cls, "__init__")
-    lacking += ["_ExecutorManagerThread." + name for name in _MANAGER_STATE
-                if name not in init_names]
+    lacking += [
+        "_ExecutorManagerThread." + name for name in _MANAGER_STATE if name not in init_names
+    ]
     run_names = _names(manager_cls, "run")
     lacking += ["run() use of " + name for name in _RUN_NAMES if name not in run_names]
     executor_names = _names(executor_cls, "__init__")
-    lacking += ["ProcessPoolExecutor." + name for name in _EXECUTOR_STATE
-                if name not in executor_names]
+    lacking += [
+        "ProcessPoolExecutor." + name for name in _EXECUTOR_STATE if name not in executor_names
+    ]
     if _args(getattr(process, "_process_worker", None))[:5] != _WORKER_ARGS:
         lacking.append("_process_worker(call_queue, result_queue, initializer, initargs, ...)")
     spawn_worker = getattr(process, "_spawn_worker", None)
@@ -187,18 +231,26 @@ def detect(process: "ModuleType", version: "Version | None" = None) -> Detection
     executor_cls = getattr(process, "ProcessPoolExecutor", None)
     manager_cls = getattr(process, "_ExecutorManagerThread", None)
     if executor_cls is None or manager_cls is None:
-        return _unknown("concurrent.futures.process has no ProcessPoolExecutor or "
-                        "_ExecutorManagerThread", version)
+        return _unknown(
+            "concurrent.futures.process has no ProcessPoolExecutor or _ExecutorManagerThread",
+            version,
+        )
     has_forced = callable(getattr(executor_cls, "_force_shutdown", None))
     forced_state = MISSING if has_forced else NOT_APPLICABLE
 
     init_code = _code(executor_cls.__init__)
     if init_code is None or "max_tasks_per_child" not in init_code.co_varnames:
         if version[:2] < FIRST_AFFECTED:
-            return Detection(NO_RECYCLING, dict.fromkeys(FIXES, NOT_APPLICABLE),
-                             "this stdlib has no max_tasks_per_child, so it cannot have the bug")
-        return _unknown("Python %d.%d has no max_tasks_per_child, which 3.11+ should have"
-                        % version[:2], version, has_forced)
+            return Detection(
+                NO_RECYCLING,
+                dict.fromkeys(FIXES, NOT_APPLICABLE),
+                "this stdlib has no max_tasks_per_child, so it cannot have the bug",
+            )
+        return _unknown(
+            "Python %d.%d has no max_tasks_per_child, which 3.11+ should have" % version[:2],
+            version,
+            has_forced,
+        )
 
     run_names = _names(manager_cls, "run")
     if callable(getattr(manager_cls, "_replace_dead_worker", None)):
@@ -207,8 +259,10 @@ def detect(process: "ModuleType", version: "Version | None" = None) -> Detection
             return _unknown(detection.reason, version, has_forced)
         return detection
 
-    if callable(getattr(executor_cls, "_replace_dead_worker", None)) \
-            and "_replace_dead_worker" in run_names:
+    if (
+        callable(getattr(executor_cls, "_replace_dead_worker", None))
+        and "_replace_dead_worker" in run_names
+    ):
         shape, fixes = FIX_1_ONLY, {"gh-115634": NATIVE}
         expected = version[:2] == (3, 13)
         found = "the gh-115634 fix without its later hardening (as in late 3.13.x)"
@@ -216,25 +270,43 @@ def detect(process: "ModuleType", version: "Version | None" = None) -> Detection
         # Patched by its code on any release from 3.11 on: a pre-fix stdlib on a release that
         # shipped the fix was replaced or overlaid, and still has the bug.
         shape, fixes = PRE_FIX, {"gh-115634": MISSING}
-        expected = FIRST_AFFECTED <= version[:2]
+        expected = version[:2] >= FIRST_AFFECTED
         found = "the pre-fix worker replacement (gh-115634 and its follow-ups all missing)"
     else:
-        return _unknown("the manager thread's worker-exit path is neither the pre-fix one nor "
-                        "a fixed one we know", version, has_forced)
+        return _unknown(
+            "the manager thread's worker-exit path is neither the pre-fix one nor "
+            "a fixed one we know",
+            version,
+            has_forced,
+        )
     if not expected:
-        return _unknown("found %s, which Python %d.%d never shipped" % ((found,) + version[:2]),
-                        version, has_forced)
+        return _unknown(
+            "found %s, which Python %d.%d never shipped" % ((found,) + version[:2]),
+            version,
+            has_forced,
+        )
     lacking = _missing_seams(process, executor_cls, manager_cls)
     if lacking:
-        return _unknown("found %s, but not what the patch relies on: %s"
-                        % (found, ", ".join(lacking)), version, has_forced)
-    fixes.update({"gh-119592": MISSING, "gh-152967": MISSING, "failed-spawn": MISSING,
-                  "forced-shutdown": forced_state})
+        return _unknown(
+            "found %s, but not what the patch relies on: %s" % (found, ", ".join(lacking)),
+            version,
+            has_forced,
+        )
+    fixes.update(
+        {
+            "gh-119592": MISSING,
+            "gh-152967": MISSING,
+            "failed-spawn": MISSING,
+            "forced-shutdown": forced_state,
+        }
+    )
     fixes.update(_break_fixes(manager_cls))
     reason = "this stdlib has %s" % found
     if release_has_fix(version):
-        reason += ("; Python %d.%d.%d was released with the fix, so this stdlib was replaced or "
-                   "overlaid: going by its code" % version[:3])
+        reason += (
+            "; Python %d.%d.%d was released with the fix, so this stdlib was replaced or "
+            "overlaid: going by its code" % version[:3]
+        )
     return Detection(shape, fixes, reason)
 
 
@@ -243,8 +315,10 @@ def _break_fixes(manager_cls: type) -> "dict[str, str]":
     cancelled-future: it tolerates a cancelled future among the pending ones (3.12+)."""
     names = _names(manager_cls, "terminate_broken")
     names |= _names(manager_cls, "_terminate_broken")  # 3.12+ splits it in two
-    return {"gh-109047": NATIVE if "shutdown_lock" in names else MISSING,
-            "cancelled-future": NATIVE if "InvalidStateError" in names else MISSING}
+    return {
+        "gh-109047": NATIVE if "shutdown_lock" in names else MISSING,
+        "cancelled-future": NATIVE if "InvalidStateError" in names else MISSING,
+    }
 
 
 def _detect_upstream(manager_cls: type, executor_cls: type, has_forced: bool) -> Detection:
@@ -262,6 +336,10 @@ def _detect_upstream(manager_cls: type, executor_cls: type, has_forced: bool) ->
         fixes["forced-shutdown"] = NATIVE if forced else MISSING
     partial = [fix for fix, state in fixes.items() if state == MISSING]
     if partial:
-        return Detection(UNKNOWN, fixes, "the manager thread replaces workers itself (upstream "
-                         "shape) but lacks %s; a shape we cannot patch" % ", ".join(partial))
+        return Detection(
+            UNKNOWN,
+            fixes,
+            "the manager thread replaces workers itself (upstream "
+            "shape) but lacks %s; a shape we cannot patch" % ", ".join(partial),
+        )
     return Detection(UPSTREAM, fixes, "this stdlib already has the upstream fix")

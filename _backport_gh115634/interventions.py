@@ -30,6 +30,7 @@ starting the emitter thread; it is taken with no other lock of ours held, though
 may be. The queue is a deque, whose append and popleft are atomic. snapshot() reads each count
 without the lock: every count is exact, the set of counts is not one instant's.
 """
+
 import atexit  # already loaded: logging imports it
 import collections
 import logging  # already loaded: concurrent.futures imports it
@@ -49,8 +50,10 @@ NAMES = detect.FIXES + (RESCUE,)
 LOGGER_NAME = "backport_gh115634"
 # What a fixed stdlib does too, silently: DEBUG, but for the first one in a process.
 ROUTINE = ("gh-115634", "gh-119592", "gh-109047", "cancelled-future")
-FIRST_ROUTINE_NOTE = (" (the first routine intervention in this process, logged at INFO; "
-                      "further ones are logged at DEBUG)")
+FIRST_ROUTINE_NOTE = (
+    " (the first routine intervention in this process, logged at INFO; "
+    "further ones are logged at DEBUG)"
+)
 
 _logger = logging.getLogger(LOGGER_NAME)
 _lock = threading.Lock()
@@ -98,8 +101,9 @@ def _start_emitter() -> None:
     with _emitter_lock:
         if _emitter is not None and _emitter.is_alive():
             return
-        thread = threading.Thread(target=_emit_forever, name="backport_gh115634 log emitter",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=_emit_forever, name="backport_gh115634 log emitter", daemon=True
+        )
         try:
             thread.start()
         except RuntimeError:
@@ -118,10 +122,15 @@ def internal_error(doing: str, exc: BaseException) -> None:
     """An exception of ours caught on a manager thread while doing something: kept for
     status().error and queued as a WARNING record; the caller then lets the stdlib's code run."""
     global last_internal_error
-    last_internal_error = "an error of backport_gh115634 on a pool's manager thread while %s: " \
+    last_internal_error = (
+        "an error of backport_gh115634 on a pool's manager thread while %s: "
         "%s: %s" % (doing, type(exc).__name__, exc)
-    _queue(logging.WARNING, "internal-error", last_internal_error + "; the stdlib's own code "
-           "ran instead. Please report this.")
+    )
+    _queue(
+        logging.WARNING,
+        "internal-error",
+        last_internal_error + "; the stdlib's own code ran instead. Please report this.",
+    )
 
 
 def flush() -> None:

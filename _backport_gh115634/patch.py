@@ -17,11 +17,13 @@ in ``sys.modules`` now. Every public function first gets that module complete, h
 ``_lock`` for reads and assignments only; warnings, waking running pools and building the report
 come after it is released.
 """
+
 import sys
 import threading
 
 import backport_gh115634_startup as _startup
-from _backport_gh115634 import detect, interventions, seams, status as _status, wakeup, warning
+from _backport_gh115634 import detect, interventions, seams, wakeup, warning
+from _backport_gh115634 import status as _status
 from _backport_gh115634.replacement import WorkerReplacement
 
 TYPE_CHECKING = False
@@ -105,7 +107,8 @@ def apply(module: "Optional[ModuleType]" = None, quiet: bool = False) -> None:
         warning.warn(
             "backport_gh115634 left concurrent.futures.process untouched: %s. If this interpreter "
             "has the gh-115634 bug, ProcessPoolExecutor(max_tasks_per_child=...) can still hang; "
-            "please report this Python build." % unrecognised)
+            "please report this Python build." % unrecognised
+        )
     if failure is not None and not quiet:
         raise failure
     if installed:
@@ -115,10 +118,15 @@ def apply(module: "Optional[ModuleType]" = None, quiet: bool = False) -> None:
 def _detect(process: "ModuleType") -> "Detection":
     """The detection of this module's classes as they are now; _lock held."""
     global _detection
-    classes = (getattr(process, "ProcessPoolExecutor", None),
-               getattr(process, "_ExecutorManagerThread", None))
-    if _detection is None or _detection[0][0] is not classes[0] \
-            or _detection[0][1] is not classes[1]:
+    classes = (
+        getattr(process, "ProcessPoolExecutor", None),
+        getattr(process, "_ExecutorManagerThread", None),
+    )
+    if (
+        _detection is None
+        or _detection[0][0] is not classes[0]
+        or _detection[0][1] is not classes[1]
+    ):
         _detection = (classes, detect.detect(process))
     return _detection[1]
 
@@ -182,9 +190,11 @@ def revert() -> "Status":
         _startup.undefer()
         taken_over = _uninstall()
     if taken_over:
-        warning.warn("revert() left %s as it found them: something replaced our patch after "
-                     "apply(), and restoring the stdlib original would throw that away"
-                     % ", ".join(taken_over))
+        warning.warn(
+            "revert() left %s as it found them: something replaced our patch after "
+            "apply(), and restoring the stdlib original would throw that away"
+            % ", ".join(taken_over)
+        )
     return status()
 
 
@@ -221,4 +231,6 @@ def _wake(process: "ModuleType") -> None:
     except Exception as exc:  # the fix is in place; only the rescue of stuck pools waits
         with _lock:
             _last_error = "apply() could not wake the running executors: %s: %s" % (
-                type(exc).__name__, exc)
+                type(exc).__name__,
+                exc,
+            )

@@ -26,6 +26,7 @@ The behaviour is upstream CPython's (3.14.7+ / 3.15), written here for the older
 Each time this does what the stock code would not have, it records an intervention
 (interventions). Every function here runs on the manager thread and holds no state.
 """
+
 import traceback  # already loaded: concurrent.futures.process imports it
 
 from _backport_gh115634 import detect, interventions
@@ -44,27 +45,30 @@ if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3
 GARBAGE_COLLECTED = (
     "The ProcessPoolExecutor was garbage collected with work pending after its last worker "
     "process exited at max_tasks_per_child; nothing can start a replacement, so the pending "
-    "work can never run.")
+    "work can never run."
+)
 FORCED_SHUTDOWN = (
     "A worker process exited while the pool was being forcefully shut down (terminate_workers() "
-    "or kill_workers()); the work still queued will not run.")
+    "or kill_workers()); the work still queued will not run."
+)
 SPAWN_FAILED = (
     "A replacement worker process could not be started and no worker is left to run the "
-    "remaining work.")
+    "remaining work."
+)
 
 # What the stock code would have done instead of failing the pending futures, per fix.
 STOCK_INSTEAD = {
     "gh-152967": "the stock code would have left them pending forever",
     "failed-spawn": "the stock manager thread would have died on the error, leaving them "
-                    "pending forever",
+    "pending forever",
     "forced-shutdown": "the stock code would have started a worker that escapes the kill",
 }
 
 # The stdlib's own texts where the break path fails the pending futures (3.11, 3.12).
-STOCK_BROKEN_POOL = ("A child process terminated abruptly, the process pool is not usable "
-                     "anymore")
-STOCK_BROKEN_FUTURE = ("A process in the process pool was terminated abruptly while the future "
-                       "was running or pending.")
+STOCK_BROKEN_POOL = "A child process terminated abruptly, the process pool is not usable anymore"
+STOCK_BROKEN_FUTURE = (
+    "A process in the process pool was terminated abruptly while the future was running or pending."
+)
 
 
 class WorkerReplacement:
@@ -105,27 +109,36 @@ class WorkerReplacement:
             fix, message = "gh-152967", GARBAGE_COLLECTED
         elif getattr(executor, "_force_shutting_down", False):
             fix, message = "forced-shutdown", FORCED_SHUTDOWN
-        elif manager.pending_work_items or not manager.is_shutting_down():
+        elif manager.pending_work_items or not manager.is_shutting_down():  # noqa: SIM102
+            # (nested as upstream's _replace_dead_worker is, to read side by side)
             if len(manager.processes) < executor._max_workers:
                 # Read before spawning: the stock code's view of the pool as it is now.
-                skipped_by_stock = interventions.RESCUE if rescuing \
-                    else self._stock_would_skip(executor)
+                skipped_by_stock = (
+                    interventions.RESCUE if rescuing else self._stock_would_skip(executor)
+                )
                 try:
                     self.spawn(manager, executor)
                 except Exception as exc:
                     # Other workers, if any, keep draining the queue; with none left the pool
                     # is broken below. The manager thread itself must survive either way.
-                    cause = traceback.format_exception(
-                        type(exc), exc, exc.__traceback__)
+                    cause = traceback.format_exception(type(exc), exc, exc.__traceback__)
                     fix, message = "failed-spawn", SPAWN_FAILED
                     if manager.processes:
-                        interventions.record(fix, (
-                            "%s: a replacement worker could not be started (%s: %s); "
-                            "backport_gh115634 kept the manager thread running (the stock one "
-                            "would have died with the error, leaving every future pending) and "
-                            "%d workers keep draining the queue" % (
-                                interventions.describe_executor(executor, manager),
-                                type(exc).__name__, exc, len(manager.processes))))
+                        interventions.record(
+                            fix,
+                            (
+                                "%s: a replacement worker could not be started (%s: %s); "
+                                "backport_gh115634 kept the manager thread running (the stock one "
+                                "would have died with the error, leaving every future pending) and "
+                                "%d workers keep draining the queue"
+                                % (
+                                    interventions.describe_executor(executor, manager),
+                                    type(exc).__name__,
+                                    exc,
+                                    len(manager.processes),
+                                )
+                            ),
+                        )
                 else:
                     if skipped_by_stock is not None:
                         self._record_spawn(skipped_by_stock, manager, executor)
@@ -155,18 +168,23 @@ class WorkerReplacement:
         pool = interventions.describe_executor(executor, manager)
         pending = len(manager.pending_work_items)
         if fix == "gh-115634":
-            text = ("%s: a worker exited at max_tasks_per_child with %d tasks pending; "
-                    "backport_gh115634 started a replacement, where the stock code would have "
-                    "taken a stale idle-worker token and started none" % (pool, pending))
+            text = (
+                "%s: a worker exited at max_tasks_per_child with %d tasks pending; "
+                "backport_gh115634 started a replacement, where the stock code would have "
+                "taken a stale idle-worker token and started none" % (pool, pending)
+            )
         elif fix == "gh-119592":
-            text = ("%s: a worker exited after shutdown(wait=False) with %d tasks pending; "
-                    "backport_gh115634 started a replacement, which the stock code could not "
-                    "(its process table and queues were cleared)" % (pool, pending))
+            text = (
+                "%s: a worker exited after shutdown(wait=False) with %d tasks pending; "
+                "backport_gh115634 started a replacement, which the stock code could not "
+                "(its process table and queues were cleared)" % (pool, pending)
+            )
         else:
-            text = ("%s: %d tasks pending and no worker left (the stock code strands a pool "
-                    "this way, before apply() or while reverted); backport_gh115634 started a "
-                    "worker"
-                    % (pool, pending))
+            text = (
+                "%s: %d tasks pending and no worker left (the stock code strands a pool "
+                "this way, before apply() or while reverted); backport_gh115634 started a "
+                "worker" % (pool, pending)
+            )
         interventions.record(fix, text, routine=fix in interventions.ROUTINE)
 
     def spawn(self, manager: "Any", executor: "Any") -> None:
@@ -190,29 +208,46 @@ class WorkerReplacement:
         if spawn_worker is not None:
             # 3.14+ has a helper for this; going through it keeps anything that wraps or mocks
             # it (CPython's own tests do) in the loop.
-            spawn_worker(executor._mp_context, manager.call_queue, manager.result_queue,
-                         executor._initializer, executor._initargs,
-                         manager.max_tasks_per_child, manager.processes)
+            spawn_worker(
+                executor._mp_context,
+                manager.call_queue,
+                manager.result_queue,
+                executor._initializer,
+                executor._initargs,
+                manager.max_tasks_per_child,
+                manager.processes,
+            )
             return
         worker = executor._mp_context.Process(
             target=process._process_worker,
-            args=(manager.call_queue, manager.result_queue, executor._initializer,
-                  executor._initargs, manager.max_tasks_per_child))
+            args=(
+                manager.call_queue,
+                manager.result_queue,
+                executor._initializer,
+                executor._initargs,
+                manager.max_tasks_per_child,
+            ),
+        )
         worker.start()
         manager.processes[worker.pid] = worker
 
     def _own_spawn(self, manager: "Any", executor: "Any") -> bool:
         spawn_process = getattr(type(executor), "_spawn_process", None)
-        return (spawn_process is not None and spawn_process is not self.stock_spawn_process
-                and self._state_intact(manager, executor))
+        return (
+            spawn_process is not None
+            and spawn_process is not self.stock_spawn_process
+            and self._state_intact(manager, executor)
+        )
 
     @staticmethod
     def _state_intact(manager: "Any", executor: "Any") -> bool:
         """Are the executor's queues and process table still the manager's? shutdown(wait=False)
         clears them, without the lock we hold, so this can turn False at any time."""
-        return (getattr(executor, "_processes", None) is manager.processes
-                and getattr(executor, "_call_queue", None) is manager.call_queue
-                and getattr(executor, "_result_queue", None) is manager.result_queue)
+        return (
+            getattr(executor, "_processes", None) is manager.processes
+            and getattr(executor, "_call_queue", None) is manager.call_queue
+            and getattr(executor, "_result_queue", None) is manager.result_queue
+        )
 
     def before_break(self, manager: "Any", cause: "Optional[List[str]]") -> None:
         """Run just before the stock 3.11 terminate_broken() tears a broken pool down. The
@@ -241,11 +276,16 @@ class WorkerReplacement:
             with manager.shutdown_lock:
                 pass
             if (len(pending), len(processes)) != before:
-                interventions.record("gh-109047", (
-                    "%s: a submit() was under way as the pool broke; backport_gh115634 let it "
-                    "finish before the teardown, so its future fails with BrokenProcessPool "
-                    "(the stock 3.11 code could leave it pending forever, or its worker "
-                    "running)" % pool), routine=True)
+                interventions.record(
+                    "gh-109047",
+                    (
+                        "%s: a submit() was under way as the pool broke; backport_gh115634 let it "
+                        "finish before the teardown, so its future fails with BrokenProcessPool "
+                        "(the stock 3.11 code could leave it pending forever, or its worker "
+                        "running)" % pool
+                    ),
+                    routine=True,
+                )
         if not self.break_fails_on_cancelled:
             return
         error = self.process.BrokenProcessPool(STOCK_BROKEN_FUTURE)
@@ -259,12 +299,16 @@ class WorkerReplacement:
                 cancelled += 1  # cancelled since it was queued: it is resolved already
         pending.clear()
         if cancelled:
-            interventions.record("cancelled-future", (
-                "%s: the pool broke with %d cancelled futures among the pending ones; "
-                "backport_gh115634 failed the others with BrokenProcessPool (the stock 3.11 "
-                "manager thread would have died on InvalidStateError, leaving them pending "
-                "forever and the workers running)"
-                % (pool, cancelled)), routine=True)
+            interventions.record(
+                "cancelled-future",
+                (
+                    "%s: the pool broke with %d cancelled futures among the pending ones; "
+                    "backport_gh115634 failed the others with BrokenProcessPool (the stock 3.11 "
+                    "manager thread would have died on InvalidStateError, leaving them pending "
+                    "forever and the workers running)" % (pool, cancelled)
+                ),
+                routine=True,
+            )
 
     def fail_pending(self, manager: "Any", verdict: "Verdict") -> None:
         """Resolve every pending future with BrokenProcessPool, and record it for the fix that
@@ -300,6 +344,8 @@ class WorkerReplacement:
                 failed += 1
             except process._base.InvalidStateError:
                 pass  # cancelled in the meantime: it is resolved already
-        interventions.record(fix, "%s: backport_gh115634 failed %d pending futures with "
-                                   "BrokenProcessPool (%s): %s"
-                              % (pool, failed, STOCK_INSTEAD[fix], message))
+        interventions.record(
+            fix,
+            "%s: backport_gh115634 failed %d pending futures with "
+            "BrokenProcessPool (%s): %s" % (pool, failed, STOCK_INSTEAD[fix], message),
+        )

@@ -31,6 +31,7 @@ state lock; seams only read it). A verdict is left on the manager thread tagged 
 was left in, and the wait seam acts only on one of the current epoch: a verdict left before a
 revert() is void after the next apply(), whatever happened to its pool in between.
 """
+
 import sys
 import threading
 
@@ -58,8 +59,9 @@ def void_verdicts() -> None:
     _epoch += 1
 
 
-def build(process: "ModuleType", replacement: "WorkerReplacement",
-          originals: "Dict[Key, Any]") -> "Dict[Key, Callable[..., Any]]":
+def build(
+    process: "ModuleType", replacement: "WorkerReplacement", originals: "Dict[Key, Any]"
+) -> "Dict[Key, Callable[..., Any]]":
     """Return {(class, attribute name): replacement function} for the seams this shape needs.
 
     originals maps the same keys to the stdlib objects being replaced.
@@ -84,8 +86,9 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
     def is_manager(thread: object) -> bool:
         """A manager thread of this module's, or of a reload of it (a new class, same name)."""
         cls = type(thread)
-        return cls is manager_cls or (cls.__name__ == manager_cls.__name__
-                                      and cls.__module__ == manager_cls.__module__)
+        return cls is manager_cls or (
+            cls.__name__ == manager_cls.__name__ and cls.__module__ == manager_cls.__module__
+        )
 
     def called_by_manager_loop(caller: "Any") -> bool:
         """Is caller (a code object) a manager thread's run()? Exact for the class this build
@@ -98,8 +101,9 @@ def build(process: "ModuleType", replacement: "WorkerReplacement",
         run = getattr(type(manager), "run", None)
         return is_manager(manager) and getattr(run, "__code__", None) is caller
 
-    def stock_instead(what: str, exc: Exception, original: "Callable[[Any], None]",
-                      executor: "Any") -> None:
+    def stock_instead(
+        what: str, exc: Exception, original: "Callable[[Any], None]", executor: "Any"
+    ) -> None:
         """Report an error of ours and run the stdlib's own code, as if we were not here; the
         manager loop must see neither our exception nor one the stock code raises in its place
         (as 3.11 and 3.12 do after shutdown(wait=False))."""

@@ -1,4 +1,5 @@
 """status(): an immutable snapshot of what this interpreter needs and what we did about it."""
+
 import collections
 import sys
 import types
@@ -25,19 +26,23 @@ if TYPE_CHECKING:  # for the type checker only: status() does not import typing
         error: Optional[str]
         interventions: Mapping[str, int]
 else:
-    _Fields = collections.namedtuple("_Fields", [
-        "affected",  # True: the stdlib has the bug; False: it does not; None: unrecognised stdlib
-        "applied",  # our seams are installed right now
-        "fixes",  # read-only {fix: "native" | "patched" | "missing" | "not applicable"}
-        "reason",  # one human-readable sentence or two
-        "shape",  # which concurrent/futures/process.py we found (see detect)
-        "python",  # e.g. "CPython 3.12.1"
-        "activation",  # how the package was switched on: tuple of sources, or ("disabled",)
-        "error",  # what went wrong while activating or applying, if anything
-        # read-only {fix or "rescue": times, in this process, the shim did what the stock code
-        # would not have}; last, so that status[i] keeps its meaning for the fields above
-        "interventions",
-    ])
+    _Fields = collections.namedtuple(
+        "_Fields",
+        [
+            # True: the stdlib has the bug; False: it does not; None: unrecognised stdlib
+            "affected",
+            "applied",  # our seams are installed right now
+            "fixes",  # read-only {fix: "native" | "patched" | "missing" | "not applicable"}
+            "reason",  # one human-readable sentence or two
+            "shape",  # which concurrent/futures/process.py we found (see detect)
+            "python",  # e.g. "CPython 3.12.1"
+            "activation",  # how the package was switched on: tuple of sources, or ("disabled",)
+            "error",  # what went wrong while activating or applying, if anything
+            # read-only {fix or "rescue": times, in this process, the shim did what the stock code
+            # would not have}; last, so that status[i] keeps its meaning for the fields above
+            "interventions",
+        ],
+    )
 
 
 class Status(_Fields):
@@ -47,16 +52,28 @@ class Status(_Fields):
 
     def __repr__(self) -> str:
         return "Status(affected=%r, applied=%r, fixes=%r, reason=%r)" % (
-            self.affected, self.applied, dict(self.fixes), self.reason)
+            self.affected,
+            self.applied,
+            dict(self.fixes),
+            self.reason,
+        )
 
 
 def python_description() -> str:
     version = sys.version_info
-    text = "%s %d.%d.%d" % (sys.implementation.name.replace("cpython", "CPython").replace(
-        "pypy", "PyPy"), version.major, version.minor, version.micro)
+    text = "%s %d.%d.%d" % (
+        sys.implementation.name.replace("cpython", "CPython").replace("pypy", "PyPy"),
+        version.major,
+        version.minor,
+        version.micro,
+    )
     if version.releaselevel != "final":
-        text += "%s%d" % ({"alpha": "a", "beta": "b", "candidate": "rc"}.get(
-            version.releaselevel, version.releaselevel), version.serial)
+        text += "%s%d" % (
+            {"alpha": "a", "beta": "b", "candidate": "rc"}.get(
+                version.releaselevel, version.releaselevel
+            ),
+            version.serial,
+        )
     return text
 
 
@@ -66,8 +83,12 @@ def activation() -> "Tuple[str, ...]":
     return tuple(_startup.requested_by)
 
 
-def build(detection: "Detection", applied: bool, errors: "Sequence[Optional[str]]",
-          interventions: "Mapping[str, int]") -> Status:
+def build(
+    detection: "Detection",
+    applied: bool,
+    errors: "Sequence[Optional[str]]",
+    interventions: "Mapping[str, int]",
+) -> Status:
     """errors: what went wrong in this process (an apply, a manager thread), None where nothing
     did; the start-up module's own records are added here."""
     fixes = {}
@@ -90,8 +111,10 @@ def build(detection: "Detection", applied: bool, errors: "Sequence[Optional[str]
         reason = "affected and not patched: " + detection.reason
     errors = [text for text in [_startup.hook_error] + list(errors) if text]
     if _startup.bad_env_value is not None:
-        errors.append("%s=%r is not understood (use 0 or 1); treated as 1"
-                      % (_startup.ENV_VAR, _startup.bad_env_value))
+        errors.append(
+            "%s=%r is not understood (use 0 or 1); treated as 1"
+            % (_startup.ENV_VAR, _startup.bad_env_value)
+        )
     return Status(
         affected=detection.affected,
         applied=applied,

@@ -10,6 +10,7 @@ wake them all at exit), so no executor has to be tracked by us.
 
 Waking a manager whose pool is healthy costs it one pass of its loop, nothing more.
 """
+
 import threading
 
 TYPE_CHECKING = False

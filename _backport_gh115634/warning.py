@@ -1,4 +1,5 @@
 """BackportWarning, and warnings that point at the user's line, not at ours."""
+
 import sys
 import warnings
 
@@ -47,5 +48,11 @@ def warn(message: str) -> None:
     # filters), and no module_globals (a -c program's loader cannot give its source).
     module_globals = frame.f_globals
     registry = module_globals.setdefault("__warningregistry__", {})
-    warnings.warn_explicit(message, BackportWarning, frame.f_code.co_filename, frame.f_lineno,
-                           module=module_globals.get("__name__", "<string>"), registry=registry)
+    warnings.warn_explicit(
+        message,
+        BackportWarning,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=module_globals.get("__name__", "<string>"),
+        registry=registry,
+    )

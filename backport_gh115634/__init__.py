@@ -11,6 +11,7 @@ import (or the doctor's), and records it as such in ``status().activation``. All
 are safe to call from any thread, at any time, including while another thread imports the pool
 module for the first time; see README, "Thread safety, reload, logging".
 """
+
 import backport_gh115634_startup as _startup
 from _backport_gh115634.warning import BackportWarning
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from _backport_gh115634.status import Status
 
 __version__ = "0.1.0"
-__all__ = ["BackportWarning", "apply", "revert", "status", "__version__"]
+__all__ = ["BackportWarning", "__version__", "apply", "revert", "status"]
 
 
 def apply() -> "Status":
@@ -60,7 +61,8 @@ def _activate_on_import() -> None:
 
         warning.warn(
             "%s=%r is not understood; use 1 (apply the fix, the default) or 0 (do not apply it "
-            "on import). Applying it." % (_startup.ENV_VAR, _startup.bad_env_value))
+            "on import). Applying it." % (_startup.ENV_VAR, _startup.bad_env_value)
+        )
 
 
 _activate_on_import()

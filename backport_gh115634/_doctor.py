@@ -13,6 +13,7 @@ the child's process group where os.killpg exists, the child alone elsewhere.
 
 Not on the start-up path: this module may import what it likes.
 """
+
 import argparse
 import json
 import os
@@ -143,7 +144,7 @@ def watch(seconds, end_wait, exit_code):
 
 # The reproducer as the child runs it (python -c). {prelude} is "" (the program never mentions
 # backport_gh115634, as the user's own programs need not) or "import backport_gh115634".
-_CHILD_PROGRAM = r'''
+_CHILD_PROGRAM = r"""
 import json, os, sys, threading, time
 def say(**fields):
     sys.stdout.write(%(prefix)r + json.dumps(fields) + "\n")
@@ -188,7 +189,7 @@ try:
 except Exception as exc:
     interventions = "%%s: %%s" %% (type(exc).__name__, exc)
 say(event="done", results=results, seconds=seconds, interventions=interventions)
-'''
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -203,10 +204,9 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("not a number of seconds: %r" % text)
+        raise argparse.ArgumentTypeError("not a number of seconds: %r" % text) from None
     if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError("must be more than 0 and at most 3600 seconds: %r"
-                                         % text)
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 3600 seconds: %r" % text)
     return value
 
 
@@ -221,7 +221,8 @@ def build_parser() -> _Parser:
             "still queued), is it protected, and how. Then it proves it: the reproducer\n"
             "(%s) runs in a child process\n"
             "of this interpreter, started as your programs start (they need not import this\n"
-            "package), under a hard deadline." % REPRODUCER),
+            "package), under a hard deadline." % REPRODUCER
+        ),
         epilog=(
             "exit status:\n"
             "  0  safe: the stdlib has the fix natively, or this package patched it, and the\n"
@@ -233,27 +234,44 @@ def build_parser() -> _Parser:
             "  3  bad command line\n"
             "  130  interrupted\n"
             "\n"
-            "BACKPORT_GH115634=0 in the environment switches the automatic activation off."),
+            "BACKPORT_GH115634=0 in the environment switches the automatic activation off."
+        ),
     )
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object instead of the report")
-    parser.add_argument("--compare", action="store_true",
-                        help="also run the reproducer with the fix disabled (BACKPORT_GH115634=0), "
-                             "to see the stock interpreter hang next to the fixed run; when the "
-                             "fix is disabled, run it with the fix switched on instead")
-    parser.add_argument("--deadline", type=_seconds, default=DEFAULT_DEADLINE, metavar="SECONDS",
-                        help="kill the live check after this long and call it hung "
-                             "(default %(default)g)")
-    parser.add_argument("--compare-deadline", type=_seconds, default=DEFAULT_COMPARE_DEADLINE,
-                        metavar="SECONDS",
-                        help="the same for the run without the fix, which hangs on an affected "
-                             "interpreter (default %(default)g)")
-    parser.add_argument("--version", action="version",
-                        version="backport-gh115634 %s" % backport_gh115634.__version__)
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of the report"
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run the reproducer with the fix disabled (BACKPORT_GH115634=0), "
+        "to see the stock interpreter hang next to the fixed run; when the "
+        "fix is disabled, run it with the fix switched on instead",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=_seconds,
+        default=DEFAULT_DEADLINE,
+        metavar="SECONDS",
+        help="kill the live check after this long and call it hung (default %(default)g)",
+    )
+    parser.add_argument(
+        "--compare-deadline",
+        type=_seconds,
+        default=DEFAULT_COMPARE_DEADLINE,
+        metavar="SECONDS",
+        help="the same for the run without the fix, which hangs on an affected "
+        "interpreter (default %(default)g)",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version="backport-gh115634 %s" % backport_gh115634.__version__,
+    )
     return parser
 
 
 # --- what this process knows ----------------------------------------------------------------
+
 
 def _startup_files() -> "Dict[str, Optional[str]]":
     """The start-up file next to backport_gh115634_startup.py: {"pth": path or None}."""
@@ -301,21 +319,27 @@ def describe_activation() -> "Dict[str, Any]":
         elif source != "import" or not automatic:
             shown.append(source)
     if _startup.disabled_by_env and not sources:
-        ran = sorted(set(c for c in calls if c != "import"))
+        ran = sorted({c for c in calls if c != "import"})
         text = "disabled by %s=0" % _startup.ENV_VAR
         if ran:
             text += " (the %s ran and stood down)" % " and the ".join(ran)
         text += ": programs are not patched"
     elif standing_down:
-        text = ("startup hook (backport_gh115634.pth) installed; it imports nothing on this "
-                "release, which shipped the fix (%s=1 makes it look at the stdlib anyway)"
-                % _startup.ENV_VAR)
+        text = (
+            "startup hook (backport_gh115634.pth) installed; it imports nothing on this "
+            "release, which shipped the fix (%s=1 makes it look at the stdlib anyway)"
+            % _startup.ENV_VAR
+        )
     elif automatic:
-        text = " + ".join(shown) + ": automatic, every program this interpreter runs here is " \
+        text = (
+            " + ".join(shown) + ": automatic, every program this interpreter runs here is "
             "covered without importing anything"
+        )
     elif sources:
-        text = " + ".join(shown) + " only: programs that import backport_gh115634 are " \
+        text = (
+            " + ".join(shown) + " only: programs that import backport_gh115634 are "
             "patched, others are not; no start-up hook ran because " + _why_no_hook(files)
+        )
     else:
         text = "not activated: " + _why_no_hook(files)
     return {
@@ -334,13 +358,17 @@ def _why_no_hook(files: "Dict[str, Optional[str]]") -> str:
     if sys.flags.no_site:
         return "python ran with -S (no site, so no .pth files)"
     if not files["pth"]:
-        return ("backport_gh115634.pth is not installed next to "
-                "backport_gh115634_startup.py (package used from a source tree or PYTHONPATH; "
-                "install the wheel, or add the sitecustomize line)")
+        return (
+            "backport_gh115634.pth is not installed next to "
+            "backport_gh115634_startup.py (package used from a source tree or PYTHONPATH; "
+            "install the wheel, or add the sitecustomize line)"
+        )
     where = os.path.dirname(os.path.abspath(_startup.__file__))
     if _in_site_directory(where) is False:
-        return ("%s is not a site-packages directory of this interpreter, so its .pth files "
-                "are not read" % where)
+        return (
+            "%s is not a site-packages directory of this interpreter, so its .pth files "
+            "are not read" % where
+        )
     return "the start-up files were not processed (is something skipping .pth files?)"
 
 
@@ -403,6 +431,7 @@ def protected(report: "Dict[str, Any]") -> bool:
 
 # --- live runs --------------------------------------------------------------------------------
 
+
 def _interpreter_flags() -> "List[str]":
     """The command-line flags this interpreter runs with (-I, -S, -E, -X ...), so the child
     starts as this process did. The stdlib's helper for exactly that (multiprocessing uses it)."""
@@ -450,9 +479,12 @@ def child_program(deadline: float, import_package: bool = False) -> str:
     }
 
 
-def run_reproducer(label: str, deadline: float,
-                   env_changes: "Optional[Mapping[str, Optional[str]]]" = None,
-                   import_package: bool = False) -> "Dict[str, Any]":
+def run_reproducer(
+    label: str,
+    deadline: float,
+    env_changes: "Optional[Mapping[str, Optional[str]]]" = None,
+    import_package: bool = False,
+) -> "Dict[str, Any]":
     """Run the reproducer in a child process, which stops itself at the deadline (its watchdog
     kills its pool's workers and exits CHILD_TIMED_OUT); kill the child if it has not done so
     PARENT_GRACE seconds later.
@@ -471,7 +503,8 @@ def run_reproducer(label: str, deadline: float,
         "label": label,
         "ran": True,
         "deadline": deadline,
-        "program": "import backport_gh115634, then the reproducer" if import_package
+        "program": "import backport_gh115634, then the reproducer"
+        if import_package
         else "the reproducer alone (no import of backport_gh115634)",
         "env": dict(env_changes or {}),
         "tasks": TASKS,
@@ -479,11 +512,21 @@ def run_reproducer(label: str, deadline: float,
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    env=env, start_new_session=_group_kill() is not None)
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=env,
+                start_new_session=_group_kill() is not None,
+            )
         except OSError as exc:
-            run.update(outcome=FAILED, seconds=0.0, done=0,
-                       detail="could not start %s: %s" % (sys.executable, exc))
+            run.update(
+                outcome=FAILED,
+                seconds=0.0,
+                done=0,
+                detail="could not start %s: %s" % (sys.executable, exc),
+            )
             return run
         timed_out = False
         try:
@@ -508,13 +551,19 @@ def run_reproducer(label: str, deadline: float,
     return _judge(run, stdout, stderr, timed_out, proc.returncode, wall)
 
 
-def _judge(run: "Dict[str, Any]", stdout: str, stderr: str, timed_out: bool,
-           returncode: "Optional[int]", wall: float) -> "Dict[str, Any]":
+def _judge(
+    run: "Dict[str, Any]",
+    stdout: str,
+    stderr: str,
+    timed_out: bool,
+    returncode: "Optional[int]",
+    wall: float,
+) -> "Dict[str, Any]":
     events = []
     for line in stdout.splitlines():
         if line.startswith(LINE_PREFIX):
             try:
-                events.append(json.loads(line[len(LINE_PREFIX):]))
+                events.append(json.loads(line[len(LINE_PREFIX) :]))
             except ValueError:
                 pass
     start: "Dict[str, Any]" = next((e for e in events if e.get("event") == "start"), {})
@@ -524,20 +573,31 @@ def _judge(run: "Dict[str, Any]", stdout: str, stderr: str, timed_out: bool,
     run.update(_interventions(done[-1] if done else None))
     tail = stderr.strip().splitlines()[-5:]
     if timed_out and results == TASKS:
-        run.update(outcome=HUNG, detail="all %d results, but the pool did not shut down: "
-                   "stopped at the %gs deadline" % (TASKS, run["deadline"]))
+        run.update(
+            outcome=HUNG,
+            detail="all %d results, but the pool did not shut down: "
+            "stopped at the %gs deadline" % (TASKS, run["deadline"]),
+        )
     elif timed_out:
-        run.update(outcome=HUNG, detail="%d of %d results, then nothing: stopped at the %gs "
-                   "deadline" % (results, TASKS, run["deadline"]))
+        run.update(
+            outcome=HUNG,
+            detail="%d of %d results, then nothing: stopped at the %gs "
+            "deadline" % (results, TASKS, run["deadline"]),
+        )
     elif returncode != 0 or not done:
-        run.update(outcome=FAILED, detail="the child exited with status %s after %d of %d "
-                   "results: %s" % (returncode, results, TASKS, " | ".join(tail) or "no output"))
+        run.update(
+            outcome=FAILED,
+            detail="the child exited with status %s after %d of %d "
+            "results: %s" % (returncode, results, TASKS, " | ".join(tail) or "no output"),
+        )
     elif done[-1].get("results") != [i * 2 for i in range(TASKS)]:
         run.update(outcome=FAILED, detail="wrong results: %r" % (done[-1].get("results"),))
     else:
-        run.update(outcome=PASSED, seconds=round(done[-1].get("seconds", wall), 3),
-                   detail="%d of %d results in %.2fs" % (TASKS, TASKS, done[-1].get("seconds",
-                                                                                    wall)))
+        run.update(
+            outcome=PASSED,
+            seconds=round(done[-1].get("seconds", wall), 3),
+            detail="%d of %d results in %.2fs" % (TASKS, TASKS, done[-1].get("seconds", wall)),
+        )
     return run
 
 
@@ -557,15 +617,27 @@ def _interventions(done: "Optional[Dict[str, Any]]") -> "Dict[str, Any]":
     return {"interventions": zeros, "interventions_source": "status()"}
 
 
-def _spec(role: str, label: str, deadline: float,
-          env_changes: "Optional[Mapping[str, Optional[str]]]" = None,
-          import_package: bool = False, skip: "Optional[str]" = None) -> "Dict[str, Any]":
-    return {"role": role, "label": label, "deadline": deadline, "env_changes": env_changes,
-            "import_package": import_package, "skip": skip}
+def _spec(
+    role: str,
+    label: str,
+    deadline: float,
+    env_changes: "Optional[Mapping[str, Optional[str]]]" = None,
+    import_package: bool = False,
+    skip: "Optional[str]" = None,
+) -> "Dict[str, Any]":
+    return {
+        "role": role,
+        "label": label,
+        "deadline": deadline,
+        "env_changes": env_changes,
+        "import_package": import_package,
+        "skip": skip,
+    }
 
 
-def plan(report: "Dict[str, Any]", deadline: float, compare: bool,
-         compare_deadline: float) -> "List[Dict[str, Any]]":
+def plan(
+    report: "Dict[str, Any]", deadline: float, compare: bool, compare_deadline: float
+) -> "List[Dict[str, Any]]":
     """The live runs to make: first the one that shows what the user's programs get ("main"),
     then with --compare its counterpart ("compare")."""
     activation = report["activation"]
@@ -581,12 +653,22 @@ def plan(report: "Dict[str, Any]", deadline: float, compare: bool,
             label = "as your programs run, with the fix disabled (%s=0)" % _startup.ENV_VAR
         skip = None
         if report["fixes"].get("gh-115634") == _detect.MISSING and not compare:
-            skip = ("this stdlib is affected and the fix is not active, so the reproducer would "
-                    "hang; --compare runs it (under a deadline) next to a run with the fix on")
+            skip = (
+                "this stdlib is affected and the fix is not active, so the reproducer would "
+                "hang; --compare runs it (under a deadline) next to a run with the fix on"
+            )
         runs = [_spec("main", label, compare_deadline if compare else deadline, skip=skip)]
         if compare:
-            runs.append(_spec("compare", "with the fix switched on (%s=1 and import "
-                              "backport_gh115634)" % _startup.ENV_VAR, deadline, on, True))
+            runs.append(
+                _spec(
+                    "compare",
+                    "with the fix switched on (%s=1 and import "
+                    "backport_gh115634)" % _startup.ENV_VAR,
+                    deadline,
+                    on,
+                    True,
+                )
+            )
         return runs
     # Protected (or an unrecognised stdlib): the child starts as this process did. With a
     # start-up hook (or the fix disabled) it imports nothing of ours; activated by import only,
@@ -597,8 +679,11 @@ def plan(report: "Dict[str, Any]", deadline: float, compare: bool,
     import_only = bool(activation["sources"]) and not activation["automatic"]
     runs = [_spec("main", label, deadline, import_package=import_only)]
     if compare:
-        runs.append(_spec("compare", "with the fix disabled (%s=0)" % _startup.ENV_VAR,
-                          compare_deadline, off))
+        runs.append(
+            _spec(
+                "compare", "with the fix disabled (%s=0)" % _startup.ENV_VAR, compare_deadline, off
+            )
+        )
     return runs
 
 
@@ -606,15 +691,30 @@ def execute(spec: "Dict[str, Any]", report: "Dict[str, Any]") -> "Dict[str, Any]
     """Make one planned run; for the main run of a patched interpreter, also check that the
     child was patched as this process is."""
     if spec["skip"]:
-        return {"label": spec["label"], "ran": False, "outcome": SKIPPED, "detail": spec["skip"],
-                "deadline": spec["deadline"], "seconds": None, "done": 0}
-    run = run_reproducer(spec["label"], spec["deadline"], spec["env_changes"],
-                         spec["import_package"])
-    if spec["role"] == "main" and report["applied"] and run["outcome"] == PASSED \
-            and not run["child"].get("patched"):
-        run.update(outcome=FAILED, detail="the reproducer completed, but the child process was "
-                   "not patched although this one is (activation in the child: %s)"
-                   % (", ".join(run["child"].get("requested_by") or []) or "none"))
+        return {
+            "label": spec["label"],
+            "ran": False,
+            "outcome": SKIPPED,
+            "detail": spec["skip"],
+            "deadline": spec["deadline"],
+            "seconds": None,
+            "done": 0,
+        }
+    run = run_reproducer(
+        spec["label"], spec["deadline"], spec["env_changes"], spec["import_package"]
+    )
+    if (
+        spec["role"] == "main"
+        and report["applied"]
+        and run["outcome"] == PASSED
+        and not run["child"].get("patched")
+    ):
+        run.update(
+            outcome=FAILED,
+            detail="the reproducer completed, but the child process was "
+            "not patched although this one is (activation in the child: %s)"
+            % (", ".join(run["child"].get("requested_by") or []) or "none"),
+        )
     return run
 
 
@@ -650,8 +750,13 @@ def _field(title: str, text: str) -> "List[str]":
     """One report field: the title in a 12-column margin, the text wrapped beside it."""
     import textwrap
 
-    return textwrap.wrap(text, width=100, initial_indent="%-12s" % title,
-                         subsequent_indent=_INDENT, break_on_hyphens=False) or [title]
+    return textwrap.wrap(
+        text,
+        width=100,
+        initial_indent="%-12s" % title,
+        subsequent_indent=_INDENT,
+        break_on_hyphens=False,
+    ) or [title]
 
 
 def _text_header(report: "Dict[str, Any]") -> "List[str]":
@@ -659,17 +764,27 @@ def _text_header(report: "Dict[str, Any]") -> "List[str]":
     lines += _field("Python", "%s, %s" % (report["python"], report["executable"]))
     lines += _field("", report["python_build"])
     if report.get("gil") == "off":
-        lines += _field("GIL", "off in this process (free-threaded build), with this package "
-                               "imported")
+        lines += _field(
+            "GIL", "off in this process (free-threaded build), with this package imported"
+        )
     elif report.get("gil") == "on":
-        lines += _field("GIL", "on in this process although the build is free-threaded (set by "
-                               "PYTHON_GIL=1 or -X gil=1, or re-enabled by an extension module "
-                               "that needs it)")
+        lines += _field(
+            "GIL",
+            "on in this process although the build is free-threaded (set by "
+            "PYTHON_GIL=1 or -X gil=1, or re-enabled by an extension module "
+            "that needs it)",
+        )
     lines += _field("Stdlib", report["reason"] or "?")
     for index, fix in enumerate(_detect.FIXES):
-        lines.append("%-12s%-16s %-15s %s" % ("Fixes" if index == 0 else "", fix,
-                                              report["fixes"].get(fix, "?"),
-                                              _detect.FIX_TITLES[fix]))
+        lines.append(
+            "%-12s%-16s %-15s %s"
+            % (
+                "Fixes" if index == 0 else "",
+                fix,
+                report["fixes"].get(fix, "?"),
+                _detect.FIX_TITLES[fix],
+            )
+        )
     activation = report["activation"]
     lines += _field("Activation", activation["description"])
     for note in activation["notes"]:
@@ -683,10 +798,14 @@ def _run_intro(spec: "Dict[str, Any]") -> "List[str]":
     title = "Live check" if spec["role"] == "main" else "Compare"
     if spec["skip"]:
         return _field(title, spec["label"])
-    what = "import backport_gh115634, then the reproducer" if spec["import_package"] \
+    what = (
+        "import backport_gh115634, then the reproducer"
+        if spec["import_package"]
         else "the reproducer alone (no import of backport_gh115634)"
-    return _field(title, "%s: %s in a child process, deadline %gs" % (
-        spec["label"], what, spec["deadline"]))
+    )
+    return _field(
+        title, "%s: %s in a child process, deadline %gs" % (spec["label"], what, spec["deadline"])
+    )
 
 
 def _run_outcome(run: "Dict[str, Any]") -> "List[str]":
@@ -707,8 +826,10 @@ def describe_interventions(run: "Dict[str, Any]") -> str:
     shown = []
     for name, count in counts.items():
         if name == "gh-115634" and count:
-            shown.append("gh-115634 %d (retired workers replaced where the stock pool would "
-                         "have started none)" % count)
+            shown.append(
+                "gh-115634 %d (retired workers replaced where the stock pool would "
+                "have started none)" % count
+            )
         elif count:
             shown.append("%s %d" % (name, count))
     return ", ".join(shown) or "none (the stock pool would have done the same)"
@@ -737,8 +858,9 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
         sys.stderr.write("interrupted\n")
         return 130
     code, verdict = decide(report, runs["main"])
-    report.update(live_check=runs["main"], compare=runs.get("compare"), exit_code=code,
-                  verdict=verdict)
+    report.update(
+        live_check=runs["main"], compare=runs.get("compare"), exit_code=code, verdict=verdict
+    )
     if text:
         _emit(_field("Verdict", "%s (exit %d)" % (verdict, code)))
     else:

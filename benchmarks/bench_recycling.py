@@ -14,6 +14,7 @@ order, and the tables show medians over the rounds.
     python benchmarks/bench_recycling.py --python /opt/cpython/3.14/bin/python3.14
     python benchmarks/bench_recycling.py --quick
 """
+
 import argparse
 import itertools
 import json
@@ -29,16 +30,27 @@ def contenders(python, overlay_choice, with_pebble):
     shipped, variants = children.executor_variants(python, overlay_choice)
     found = []
     for variant in variants:
-        found.append((variant.name, ["executor"], ["--apply"] if variant.apply else [],
-                      children.checkout_env(variant.overlay), variant.description))
+        found.append(
+            (
+                variant.name,
+                ["executor"],
+                ["--apply"] if variant.apply else [],
+                children.checkout_env(variant.overlay),
+                variant.description,
+            )
+        )
     env = children.checkout_env()
     found.append(("mp.Pool", ["mp-pool"], [], env, "multiprocessing.Pool(maxtasksperchild=)"))
     if with_pebble and shipped["pebble"]:
-        found.append(("pebble", ["pebble"], [], env,
-                      "pebble %s ProcessPool(max_tasks=)" % shipped["pebble"]))
+        found.append(
+            ("pebble", ["pebble"], [], env, "pebble %s ProcessPool(max_tasks=)" % shipped["pebble"])
+        )
     elif with_pebble:
-        print("note: pebble is not installed for %s (python -m pip install pebble); "
-              "its column is left out" % python, file=sys.stderr)
+        print(
+            "note: pebble is not installed for %s (python -m pip install pebble); "
+            "its column is left out" % python,
+            file=sys.stderr,
+        )
     found.append(("bare", ["bare"], [], env, "bare Process start()+join(), same context"))
     return shipped, found
 
@@ -55,18 +67,25 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--tasks", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="measurements per cell and contender (default 3)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measurements per cell and contender (default 3)"
+    )
     parser.add_argument("--methods", nargs="+", default=["spawn", "forkserver"])
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--per-child", nargs="+", type=int, default=[1, 10, 100])
     parser.add_argument("--prefix-overlay", choices=["auto", "yes", "no"], default="auto")
     parser.add_argument("--no-pebble", action="store_true")
-    parser.add_argument("--preload", action="store_true",
-                        help="forkserver: preload each contender's module in the fork server")
+    parser.add_argument(
+        "--preload",
+        action="store_true",
+        help="forkserver: preload each contender's module in the fork server",
+    )
     parser.add_argument("--json", help="also write the raw samples to this file")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 40 tasks, 1 round, max_workers 2, per child 1 and 10")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 40 tasks, 1 round, max_workers 2, per child 1 and 10",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.tasks, args.rounds, args.workers, args.per_child = 40, 1, [2], [1, 10]
@@ -74,10 +93,16 @@ def main(argv=None):
     shipped, found = contenders(args.python, args.prefix_overlay, not args.no_pebble)
     names = [item[0] for item in found]
     cells = list(itertools.product(args.methods, args.workers, args.per_child))
-    print("Benchmark 4: recycling throughput, %s, %d tasks, %d rounds%s%s" % (
-        shipped["python"], args.tasks, args.rounds,
-        ", forkserver preload" if args.preload else "",
-        " (QUICK: not a measurement)" if args.quick else ""))
+    print(
+        "Benchmark 4: recycling throughput, %s, %d tasks, %d rounds%s%s"
+        % (
+            shipped["python"],
+            args.tasks,
+            args.rounds,
+            ", forkserver preload" if args.preload else "",
+            " (QUICK: not a measurement)" if args.quick else "",
+        )
+    )
     for name, _, _, _, description in found:
         print("  %-13s %s" % (name, description))
     print("%d child runs in all\n" % (len(cells) * len(found) * args.rounds), flush=True)
@@ -89,34 +114,62 @@ def main(argv=None):
             for name, head, tail, env, _ in measure.rotated(found, round_number + cell_number):
                 extra = ["--preload"] if args.preload else []
                 result = children.run_json(
-                    [args.python, children.workload("recycle.py")] + head +
-                    [method, str(workers), str(per_child), str(args.tasks)] + tail + extra,
-                    env, deadline=3600)
+                    [args.python, children.workload("recycle.py")]
+                    + head
+                    + [method, str(workers), str(per_child), str(args.tasks)]
+                    + tail
+                    + extra,
+                    env,
+                    deadline=3600,
+                )
                 samples.setdefault(repr((method, workers, per_child, name)), []).append(
-                    result["seconds"])
-        print("round %d/%d done, %.0fs" % (round_number + 1, args.rounds,
-                                           time.monotonic() - started), flush=True)
+                    result["seconds"]
+                )
+        print(
+            "round %d/%d done, %.0fs" % (round_number + 1, args.rounds, time.monotonic() - started),
+            flush=True,
+        )
 
     mine = ours(names)
     rate_rows, ratio_rows = [], []
     for method, workers, per_child in cells:
-        medians = {name: measure.median(samples[repr((method, workers, per_child, name))])
-                   for name in names}
-        rate_rows.append([method, workers, per_child] +
-                         ["%.0f" % (args.tasks / medians[name]) for name in names])
-        ratio_rows.append([method, workers, per_child] +
-                          ["%.3f" % measure.ratio(medians[mine], medians[name])
-                           for name in names if name != mine])
+        medians = {
+            name: measure.median(samples[repr((method, workers, per_child, name))])
+            for name in names
+        }
+        rate_rows.append(
+            [method, workers, per_child] + ["%.0f" % (args.tasks / medians[name]) for name in names]
+        )
+        ratio_rows.append(
+            [method, workers, per_child]
+            + [
+                "%.3f" % measure.ratio(medians[mine], medians[name])
+                for name in names
+                if name != mine
+            ]
+        )
     print("\ntasks/s (median of %d)" % args.rounds)
     print(measure.table(["method", "max_workers", "max_tasks_per_child"] + names, rate_rows))
     print("\ntime ratio %s / other (> 1: %s is slower)" % (mine, mine))
-    print(measure.table(["method", "max_workers", "max_tasks_per_child"] +
-                        ["%s / %s" % (mine, name) for name in names if name != mine],
-                        ratio_rows))
+    print(
+        measure.table(
+            ["method", "max_workers", "max_tasks_per_child"]
+            + ["%s / %s" % (mine, name) for name in names if name != mine],
+            ratio_rows,
+        )
+    )
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"python": shipped["python"], "tasks": args.tasks,
-                       "preload": args.preload, "samples": samples}, out, indent=1)
+            json.dump(
+                {
+                    "python": shipped["python"],
+                    "tasks": args.tasks,
+                    "preload": args.preload,
+                    "samples": samples,
+                },
+                out,
+                indent=1,
+            )
     return 0
 
 

@@ -7,18 +7,20 @@ difference is the layer we add on every call. Run with the interpreter to measur
 
     BACKPORT_GH115634=0 python3.12 -S benchmarks/bench_seam_cost.py
 """
+
 import os
 import sys
 import timeit
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import concurrent.futures.process as process  # noqa: E402
+import concurrent.futures.process as process
 
-from _backport_gh115634 import detect as _detect, seams as _seams  # noqa: E402
-from _backport_gh115634.replacement import WorkerReplacement  # noqa: E402
+from _backport_gh115634 import detect as _detect
+from _backport_gh115634 import seams as _seams
+from _backport_gh115634.replacement import WorkerReplacement
 
-CALLS = 10 ** 6
+CALLS = 10**6
 
 
 class StandInManager:
@@ -40,29 +42,51 @@ def no_op(self):
 def main():
     detection = _detect.detect(process)
     if not detection.patchable:
-        print("nothing to measure: this stdlib is %s (use a pre-fix one, or the overlay)"
-              % detection.shape)
+        print(
+            "nothing to measure: this stdlib is %s (use a pre-fix one, or the overlay)"
+            % detection.shape
+        )
         return 0
     keys = _seams.seam_names(process, detection)
     seams = _seams.build(process, WorkerReplacement(process), dict.fromkeys(keys, no_op))
-    cases = [("_ExecutorManagerThread.wait_result_broken_or_wakeup", StandInManager(),
-              "once per manager wake-up (at most once per task)")]
+    cases = [
+        (
+            "_ExecutorManagerThread.wait_result_broken_or_wakeup",
+            StandInManager(),
+            "once per manager wake-up (at most once per task)",
+        )
+    ]
     if (process.ProcessPoolExecutor, "_adjust_process_count") in seams:
-        cases.append(("ProcessPoolExecutor._adjust_process_count", StandInExecutor(),
-                      "once per submit()"))
-    print("Benchmark 3b: per-call cost of the hot-path seams, %s (%s stdlib), best of 5 x %d"
-          % (sys.version.split()[0], detection.shape, CALLS))
+        cases.append(
+            ("ProcessPoolExecutor._adjust_process_count", StandInExecutor(), "once per submit()")
+        )
+    print(
+        "Benchmark 3b: per-call cost of the hot-path seams, %s (%s stdlib), best of 5 x %d"
+        % (sys.version.split()[0], detection.shape, CALLS)
+    )
     print("| seam | seam ns | no-op ns | added ns per call | called |")
     print("|------|---------|----------|-------------------|--------|")
     for name, target, when in cases:
         owner_name, attribute = name.split(".")
-        seam = next(function for (owner, key), function in seams.items()
-                    if owner.__name__ == owner_name and key == attribute)
-        with_seam = min(timeit.repeat(lambda: seam(target), number=CALLS, repeat=5))
-        bare = min(timeit.repeat(lambda: no_op(target), number=CALLS, repeat=5))
-        print("| %s | %.0f | %.0f | %.0f | %s |" % (
-            name, with_seam / CALLS * 1e9, bare / CALLS * 1e9, (with_seam - bare) / CALLS * 1e9,
-            when))
+        seam = next(
+            function
+            for (owner, key), function in seams.items()
+            if owner.__name__ == owner_name and key == attribute
+        )
+        with_seam = min(
+            timeit.repeat(lambda seam=seam, target=target: seam(target), number=CALLS, repeat=5)
+        )
+        bare = min(timeit.repeat(lambda target=target: no_op(target), number=CALLS, repeat=5))
+        print(
+            "| %s | %.0f | %.0f | %.0f | %s |"
+            % (
+                name,
+                with_seam / CALLS * 1e9,
+                bare / CALLS * 1e9,
+                (with_seam - bare) / CALLS * 1e9,
+                when,
+            )
+        )
     return 0
 
 

@@ -14,6 +14,7 @@ output says whether the runs were enough: the half-width must be well under the 
     python benchmarks/bench_startup.py --python /root/.pyenv/versions/3.12.1/bin/python3.12
     python benchmarks/bench_startup.py --quick      # a smoke run: proves it works, no figures
 """
+
 import argparse
 import json
 import subprocess
@@ -26,11 +27,18 @@ import venvs
 
 CONTENDERS = ("none", "ours", "import-sys", "setuptools")
 # (numerator, denominator) pairs reported, with the goal each is held to (None: for scale).
-RATIOS = (("ours", "none", 1.02), ("ours", "import-sys", 1.01), ("ours", "setuptools", 1.00),
-          ("import-sys", "none", None), ("setuptools", "none", None))
-_STATE = ("import sys, json; print(json.dumps({'modules': sorted(sys.modules), "
-          "'meta_path': [type(f).__module__ + '.' + type(f).__qualname__ "
-          "for f in sys.meta_path]}))")
+RATIOS = (
+    ("ours", "none", 1.02),
+    ("ours", "import-sys", 1.01),
+    ("ours", "setuptools", 1.00),
+    ("import-sys", "none", None),
+    ("setuptools", "none", None),
+)
+_STATE = (
+    "import sys, json; print(json.dumps({'modules': sorted(sys.modules), "
+    "'meta_path': [type(f).__module__ + '.' + type(f).__qualname__ "
+    "for f in sys.meta_path]}))"
+)
 
 
 def time_start(python, env):
@@ -39,32 +47,56 @@ def time_start(python, env):
 
 
 def added(python, baseline, env):
-    states = [json.loads(subprocess.run([p, "-c", _STATE], env=env, capture_output=True,
-                                        text=True, check=True, timeout=60).stdout)
-              for p in (python, baseline)]
-    return {key: [item for item in states[0][key] if item not in states[1][key]]
-            for key in ("modules", "meta_path")}
+    states = [
+        json.loads(
+            subprocess.run(
+                [p, "-c", _STATE], env=env, capture_output=True, text=True, check=True, timeout=60
+            ).stdout
+        )
+        for p in (python, baseline)
+    ]
+    return {
+        key: [item for item in states[0][key] if item not in states[1][key]]
+        for key in ("modules", "meta_path")
+    }
 
 
 def import_lines(python, env):
     """`-X importtime -c pass` lines of modules that a venv without any .pth does not import."""
-    done = subprocess.run([python, "-X", "importtime", "-c", "pass"], env=env,
-                          capture_output=True, text=True, timeout=60)
-    return [line.split(":", 1)[1].strip() for line in done.stderr.splitlines()
-            if line.startswith("import time:") and "|" in line]
+    done = subprocess.run(
+        [python, "-X", "importtime", "-c", "pass"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return [
+        line.split(":", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    ]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", default=sys.executable, help="interpreter to measure")
-    parser.add_argument("--runs", type=int, default=2000,
-                        help="rounds; each starts every venv once (default 2000)")
+    parser.add_argument(
+        "--runs", type=int, default=2000, help="rounds; each starts every venv once (default 2000)"
+    )
     parser.add_argument("--warmup", type=int, default=30)
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="set in every child (e.g. BACKPORT_GH115634=1)")
-    parser.add_argument("--with-start", action="store_true",
-                        help="also a venv with the wheel plus a PEP 829 .start file, to show "
-                             "what shipping one would cost (3.15+)")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set in every child (e.g. BACKPORT_GH115634=1)",
+    )
+    parser.add_argument(
+        "--with-start",
+        action="store_true",
+        help="also a venv with the wheel plus a PEP 829 .start file, to show "
+        "what shipping one would cost (3.15+)",
+    )
     parser.add_argument("--wheel", help="an already built wheel (default: build from checkout)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 30 rounds")
     args = parser.parse_args(argv)
@@ -89,17 +121,34 @@ def main(argv=None):
             cpu[name].append(used)
     seconds = time.monotonic() - started
 
-    print("Benchmark 1: interpreter start (python -c pass), %s%s" % (
-        args.python, "".join(" " + item for item in args.env)))
-    print("%d rounds (%d starts, %.0f s)%s\n" % (args.runs, args.runs * len(names), seconds,
-                                                 " (QUICK: not a measurement)" if args.quick
-                                                 else ""))
-    rows = [[name, measure.ms(measure.median(wall[name])),
-             measure.ms(measure.percentile(wall[name], 0.1)),
-             measure.ms(measure.percentile(wall[name], 0.9)),
-             measure.ms(measure.median(cpu[name]))] for name in names]
-    print(measure.table(["venv", "wall median ms", "wall p10 ms", "wall p90 ms",
-                         "CPU median ms"], rows))
+    print(
+        "Benchmark 1: interpreter start (python -c pass), %s%s"
+        % (args.python, "".join(" " + item for item in args.env))
+    )
+    print(
+        "%d rounds (%d starts, %.0f s)%s\n"
+        % (
+            args.runs,
+            args.runs * len(names),
+            seconds,
+            " (QUICK: not a measurement)" if args.quick else "",
+        )
+    )
+    rows = [
+        [
+            name,
+            measure.ms(measure.median(wall[name])),
+            measure.ms(measure.percentile(wall[name], 0.1)),
+            measure.ms(measure.percentile(wall[name], 0.9)),
+            measure.ms(measure.median(cpu[name])),
+        ]
+        for name in names
+    ]
+    print(
+        measure.table(
+            ["venv", "wall median ms", "wall p10 ms", "wall p90 ms", "CPU median ms"], rows
+        )
+    )
     print()
     rows = []
     for first, second, goal in ratios:
@@ -107,8 +156,9 @@ def main(argv=None):
         resamples = 200 if args.quick else 1000
         for samples in (wall, cpu):
             value = measure.ratio(measure.median(samples[first]), measure.median(samples[second]))
-            low, high = measure.bootstrap_interval(samples[first], samples[second],
-                                                   resamples=resamples)
+            low, high = measure.bootstrap_interval(
+                samples[first], samples[second], resamples=resamples
+            )
             cells += ["%.3f" % value, measure.interval_text(low, high)]
         # The headline: CPU time, median of the per-round ratios (each round ran all venvs
         # back to back, so drift of the machine between rounds cancels).
@@ -116,18 +166,34 @@ def main(argv=None):
         values = [paired]
         low, high = measure.bootstrap_paired(cpu[first], cpu[second], resamples=resamples)
         cells += ["%.3f" % paired, measure.interval_text(low, high)]
-        verdict = "for scale" if goal is None else (
-            "quick run" if args.quick else
-            "meets" if values[0] <= goal else "OVER")
+        verdict = (
+            "for scale"
+            if goal is None
+            else ("quick run" if args.quick else "meets" if values[0] <= goal else "OVER")
+        )
         rows.append(cells + ["" if goal is None else "<= %.2f: %s" % (goal, verdict)])
-    print(measure.table(["ratio", "wall", "wall 95 % interval", "CPU", "CPU 95 % interval",
-                         "CPU paired", "paired 95 % interval", "goal (CPU paired)"], rows))
+    print(
+        measure.table(
+            [
+                "ratio",
+                "wall",
+                "wall 95 % interval",
+                "CPU",
+                "CPU 95 % interval",
+                "CPU paired",
+                "paired 95 % interval",
+                "goal (CPU paired)",
+            ],
+            rows,
+        )
+    )
     extra = added(pythons["ours"], pythons["none"], env)
     print("\nmodules ours adds to `python -c pass`: %s" % (", ".join(extra["modules"]) or "none"))
     print("meta path finders ours adds: %s" % (", ".join(extra["meta_path"]) or "none"))
-    base = set(line.rsplit("|", 1)[1].strip() for line in import_lines(pythons["none"], env))
-    print("-X importtime lines of ours that the bare venv lacks (self us | cumulative us | "
-          "module):")
+    base = {line.rsplit("|", 1)[1].strip() for line in import_lines(pythons["none"], env)}
+    print(
+        "-X importtime lines of ours that the bare venv lacks (self us | cumulative us | module):"
+    )
     for line in import_lines(pythons["ours"], env):
         if line.rsplit("|", 1)[1].strip() not in base:
             print("    " + line)

@@ -5,6 +5,7 @@ alternate between set-ups that need different paths (the shipped stdlib, its pre
 venv). A child prints ``BENCH-RESULT: {json}`` as its last line; it runs in its own session
 under a deadline, and its whole process group is killed when it ends or overruns.
 """
+
 import hashlib
 import json
 import os
@@ -16,16 +17,25 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = os.path.join(HERE, "workloads")
 CHECKOUT = os.path.dirname(HERE)
 SHARED_TOOLS = os.environ.get("BACKPORT_SHARED_TOOLS") or os.path.join(
-    os.path.dirname(CHECKOUT), "shared", "tools")
+    os.path.dirname(CHECKOUT), "shared", "tools"
+)
 sys.path.append(os.path.join(CHECKOUT, "tests"))
 from procgroup import run_in_group  # noqa: E402  (tests/procgroup.py, shared with the tests)
 
 CACHE = os.path.join(tempfile.gettempdir(), "backport_gh115634-bench")
 RESULT_PREFIX = "BENCH-RESULT: "
 # Variables that would change what a child imports or how it starts.
-SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONWARNINGS", "PYTHONNOUSERSITE",
-            "PYTHONDONTWRITEBYTECODE", "PYTHONPROFILEIMPORTTIME", "BACKPORT_GH115634",
-            "VIRTUAL_ENV")
+SCRUBBED = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONWARNINGS",
+    "PYTHONNOUSERSITE",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONPROFILEIMPORTTIME",
+    "BACKPORT_GH115634",
+    "VIRTUAL_ENV",
+)
 
 
 class ChildFailed(RuntimeError):
@@ -53,14 +63,16 @@ def checkout_env(overlay=None):
 def run_json(args, env, deadline=900):
     """Run args, return the JSON the child printed last; raise ChildFailed otherwise."""
     returncode, stdout, stderr, timed_out = run_in_group(
-        args, deadline, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        args, deadline, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     if timed_out:
         raise ChildFailed("%s: killed after its %ss deadline" % (" ".join(args), deadline))
     lines = [line for line in stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if returncode != 0 or not lines:
-        raise ChildFailed("%s: exit %s\n%s\n%s" % (" ".join(args), returncode,
-                                                    stdout[-2000:], stderr[-3000:]))
-    return json.loads(lines[-1][len(RESULT_PREFIX):])
+        raise ChildFailed(
+            "%s: exit %s\n%s\n%s" % (" ".join(args), returncode, stdout[-2000:], stderr[-3000:])
+        )
+    return json.loads(lines[-1][len(RESULT_PREFIX) :])
 
 
 def spawn_timed(argv, env):
@@ -82,7 +94,8 @@ def workload(name):
     return os.path.join(WORKLOADS, name)
 
 
-_PROBE = """\
+_PROBE = (
+    """\
 import json, sys
 import concurrent.futures.process
 import backport_gh115634
@@ -95,7 +108,9 @@ except ImportError:
 print(%r + json.dumps({"python": status.python, "shape": status.shape,
                        "affected": status.affected, "pebble": pebble_version,
                        "executable": sys.executable}))
-""" % RESULT_PREFIX
+"""
+    % RESULT_PREFIX
+)
 
 
 def probe(python, overlay=None):
@@ -113,8 +128,12 @@ def prefix_overlay(python):
     out = os.path.join(CACHE, "overlay-" + key)
     if os.path.exists(os.path.join(out, "concurrent", "futures", "process.py")):
         return out
-    done = subprocess.run([sys.executable, tool, "--python", python, "--out", out],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, tool, "--python", python, "--out", out],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return out if done.returncode == 0 else None
 
 
@@ -138,22 +157,44 @@ def executor_variants(python, overlay_choice="auto"):
     shipped = probe(python)
     variants = []
     if shipped["shape"] == "upstream":
-        variants.append(Variant("upstream", None, False, "%s, its own upstream fix"
-                                % shipped["python"]))
+        variants.append(
+            Variant("upstream", None, False, "%s, its own upstream fix" % shipped["python"])
+        )
     elif shipped["affected"]:
-        variants.append(Variant("shim", None, True, "%s (%s stdlib), shim applied"
-                                % (shipped["python"], shipped["shape"])))
+        variants.append(
+            Variant(
+                "shim",
+                None,
+                True,
+                "%s (%s stdlib), shim applied" % (shipped["python"], shipped["shape"]),
+            )
+        )
     else:
-        variants.append(Variant("stock", None, False, "%s (%s stdlib), nothing to patch"
-                                % (shipped["python"], shipped["shape"])))
+        variants.append(
+            Variant(
+                "stock",
+                None,
+                False,
+                "%s (%s stdlib), nothing to patch" % (shipped["python"], shipped["shape"]),
+            )
+        )
     wants_overlay = overlay_choice == "yes" or (
-        overlay_choice == "auto" and shipped["shape"] == "upstream")
+        overlay_choice == "auto" and shipped["shape"] == "upstream"
+    )
     if wants_overlay:
         overlay = prefix_overlay(python)
         if overlay is None:
-            print("note: no pre-fix overlay for %s (../shared/tools missing or refused)"
-                  % python, file=sys.stderr)
+            print(
+                "note: no pre-fix overlay for %s (../shared/tools missing or refused)" % python,
+                file=sys.stderr,
+            )
         else:
-            variants.append(Variant("shim@overlay", overlay, True,
-                                    "%s, pre-fix overlay, shim applied" % shipped["python"]))
+            variants.append(
+                Variant(
+                    "shim@overlay",
+                    overlay,
+                    True,
+                    "%s, pre-fix overlay, shim applied" % shipped["python"],
+                )
+            )
     return shipped, variants

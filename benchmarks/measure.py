@@ -61,8 +61,9 @@ def bootstrap_paired(first, second, resamples=1000, seed=115634):
 
     rng = random.Random(seed)
     ratios = [a / b for a, b in zip(first, second) if b]
-    values = [median([ratios[rng.randrange(len(ratios))] for _ in ratios])
-              for _ in range(resamples)]
+    values = [
+        median([ratios[rng.randrange(len(ratios))] for _ in ratios]) for _ in range(resamples)
+    ]
     return percentile(values, 0.025), percentile(values, 0.975)
 
 
@@ -89,7 +90,9 @@ def table(headers, rows):
     """A Markdown table, so the output pastes straight into BENCHMARKS.md."""
     cells = [list(map(str, headers))] + [[str(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths)) + " |"
-             for row in cells]
+    lines = [
+        "| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths)) + " |"
+        for row in cells
+    ]
     lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
     return "\n".join(lines)

@@ -8,6 +8,7 @@ build isolation). It is pure Python, so installing it is unpacking it into the v
 site-packages and byte-compiling it, which is what pip does for such a wheel; that way the venvs
 need no pip of their own. Both venvs are cached by interpreter and wheel hash.
 """
+
 import glob
 import hashlib
 import os
@@ -23,16 +24,24 @@ def build_wheel(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for old in glob.glob(os.path.join(out_dir, "*.whl")):
         os.remove(old)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out_dir,
-                    children.CHECKOUT], check=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out_dir, children.CHECKOUT],
+        check=True,
+        timeout=600,
+    )
     (wheel,) = glob.glob(os.path.join(out_dir, "*.whl"))
     return wheel
 
 
 def _purelib(python):
-    return subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()"
-                           "['purelib'])"], capture_output=True, text=True, check=True,
-                          env=children.clean_env(), timeout=60).stdout.strip()
+    return subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=children.clean_env(),
+        timeout=60,
+    ).stdout.strip()
 
 
 def _make_venv(python, path):
@@ -45,8 +54,12 @@ def _install(venv_python, wheel):
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site_packages)
     # Byte-compile with the venv's own interpreter, as pip would at install time.
-    subprocess.run([venv_python, "-m", "compileall", "-q", site_packages], check=True,
-                   env=children.clean_env(), timeout=300)
+    subprocess.run(
+        [venv_python, "-m", "compileall", "-q", site_packages],
+        check=True,
+        env=children.clean_env(),
+        timeout=300,
+    )
 
 
 def setuptools_wheel():
@@ -54,9 +67,23 @@ def setuptools_wheel():
     out = os.path.join(children.CACHE, "setuptools")
     found = glob.glob(os.path.join(out, "setuptools-*.whl"))
     if not found:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
-                        "--only-binary", ":all:", "-d", out, "setuptools"], check=True,
-                       timeout=600)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-q",
+                "--only-binary",
+                ":all:",
+                "-d",
+                out,
+                "setuptools",
+            ],
+            check=True,
+            timeout=600,
+        )
         found = glob.glob(os.path.join(out, "setuptools-*.whl"))
     return sorted(found)[-1]
 
@@ -68,8 +95,12 @@ def _install_setuptools_pth(venv_python):
         for name in archive.namelist():
             if name == "distutils-precedence.pth" or name.startswith("_distutils_hack/"):
                 archive.extract(name, site_packages)
-    subprocess.run([venv_python, "-m", "compileall", "-q", site_packages], check=True,
-                   env=children.clean_env(), timeout=300)
+    subprocess.run(
+        [venv_python, "-m", "compileall", "-q", site_packages],
+        check=True,
+        env=children.clean_env(),
+        timeout=300,
+    )
 
 
 def _install_import_sys_pth(venv_python):
@@ -92,10 +123,13 @@ def contenders(python, wheel=None, with_start=False):
     with_pkg, without_pkg = pair(python, wheel)
     root = os.path.dirname(os.path.dirname(os.path.dirname(with_pkg)))
     pythons = {"none": without_pkg, "ours": with_pkg}
-    extra = [("ours+start", lambda venv: _install_ours_with_start(venv, wheel))] \
-        if with_start else []
-    for name, install in [("import-sys", _install_import_sys_pth),
-                          ("setuptools", _install_setuptools_pth)] + extra:
+    extra = (
+        [("ours+start", lambda venv: _install_ours_with_start(venv, wheel))] if with_start else []
+    )
+    for name, install in [
+        ("import-sys", _install_import_sys_pth),
+        ("setuptools", _install_setuptools_pth),
+    ] + extra:
         path = os.path.join(root, name)
         ready = os.path.join(path, "ready")
         if not os.path.exists(ready):
@@ -122,8 +156,11 @@ def pair(python, wheel=None):
         _make_venv(python, os.path.join(root, "without"))
         _install(_make_venv(python, os.path.join(root, "with")), wheel)
         # Byte-compile the without-venv's site-packages as well, so both start from caches.
-        subprocess.run([without_pkg, "-m", "compileall", "-q", _purelib(without_pkg)],
-                       env=children.clean_env(), timeout=300)
+        subprocess.run(
+            [without_pkg, "-m", "compileall", "-q", _purelib(without_pkg)],
+            env=children.clean_env(),
+            timeout=300,
+        )
         with open(ready, "w") as marker:
             marker.write(wheel + "\n")
     return with_pkg, without_pkg

@@ -10,6 +10,7 @@
 
 Needs build, twine and trove-classifiers (the tox env installs them). Exit 0 when all hold.
 """
+
 import email.parser
 import glob
 import os
@@ -51,58 +52,93 @@ def main():
     say("version %s (backport_gh115634/__init__.py)" % version)
     with open(os.path.join(ROOT, "CHANGELOG.md")) as file:
         changelog = file.read()
-    check(re.search(r"^## %s\b" % re.escape(version), changelog, re.M) is not None,
-          "CHANGELOG.md has a '## %s' entry" % version)
+    check(
+        re.search(r"^## %s\b" % re.escape(version), changelog, re.M) is not None,
+        "CHANGELOG.md has a '## %s' entry" % version,
+    )
 
     out = tempfile.mkdtemp(prefix="backport-gh115634-release-")
     dist = os.path.join(out, "dist")
-    if not check(run([sys.executable, "-m", "build", "--outdir", dist, ROOT]).returncode == 0,
-                 "python -m build"):
+    if not check(
+        run([sys.executable, "-m", "build", "--outdir", dist, ROOT]).returncode == 0,
+        "python -m build",
+    ):
         return 1
     sdists = glob.glob(os.path.join(dist, "*.tar.gz"))
     wheels = glob.glob(os.path.join(dist, "*.whl"))
-    check(len(sdists) == 1 and len(wheels) == 1, "one sdist and one wheel: %s"
-          % ", ".join(sorted(os.path.basename(path) for path in sdists + wheels)))
+    check(
+        len(sdists) == 1 and len(wheels) == 1,
+        "one sdist and one wheel: %s"
+        % ", ".join(sorted(os.path.basename(path) for path in sdists + wheels)),
+    )
     if not (sdists and wheels):
         return 1
     sdist, wheel = sdists[0], wheels[0]
-    check(os.path.basename(sdist) == "backport_gh115634-%s.tar.gz" % version
-          and os.path.basename(wheel) == "backport_gh115634-%s-py3-none-any.whl" % version,
-          "both are version %s" % version)
-    check(run([sys.executable, "-m", "twine", "check", "--strict", sdist, wheel]).returncode == 0,
-          "twine check --strict")
+    check(
+        os.path.basename(sdist) == "backport_gh115634-%s.tar.gz" % version
+        and os.path.basename(wheel) == "backport_gh115634-%s-py3-none-any.whl" % version,
+        "both are version %s" % version,
+    )
+    check(
+        run([sys.executable, "-m", "twine", "check", "--strict", sdist, wheel]).returncode == 0,
+        "twine check --strict",
+    )
 
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-        metadata_name = [name for name in names if name.endswith(".dist-info/METADATA")][0]
+        metadata_name = next(name for name in names if name.endswith(".dist-info/METADATA"))
         metadata = email.parser.Parser().parsestr(archive.read(metadata_name).decode())
     for name in STARTUP_FILES + ("backport_gh115634/py.typed",):
         check(name in names, "the wheel has %s" % name)
-    check(metadata["Version"] == version, "the wheel's metadata says Version: %s"
-          % metadata["Version"])
+    check(
+        metadata["Version"] == version,
+        "the wheel's metadata says Version: %s" % metadata["Version"],
+    )
     from trove_classifiers import classifiers as known
 
     classifiers = metadata.get_all("Classifier") or []
     unknown = [name for name in classifiers if name not in known]
-    check(classifiers and not unknown, "%d classifiers, all known trove classifiers%s"
-          % (len(classifiers), ": unknown " + ", ".join(unknown) if unknown else ""))
+    check(
+        classifiers and not unknown,
+        "%d classifiers, all known trove classifiers%s"
+        % (len(classifiers), ": unknown " + ", ".join(unknown) if unknown else ""),
+    )
 
     venv = os.path.join(out, "sdist-venv")
     python = os.path.join(venv, "bin", "python")
     check(run([sys.executable, "-m", "venv", venv]).returncode == 0, "a fresh venv")
     # --no-binary: pip must build from the sdist itself, never reuse a wheel.
-    done = run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "--no-deps", "--no-binary", "backport-gh115634", sdist])
+    done = run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-binary",
+            "backport-gh115634",
+            sdist,
+        ]
+    )
     if not check(done.returncode == 0, "pip install of the sdist"):
         return 1
     purelib = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, timeout=60).stdout.strip()
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
     for name in STARTUP_FILES:
-        check(os.path.isfile(os.path.join(purelib, name)),
-              "installed from the sdist: %s at the root of site-packages" % name)
-    check(os.path.isfile(os.path.join(purelib, "backport_gh115634", "py.typed")),
-          "installed from the sdist: backport_gh115634/py.typed")
+        check(
+            os.path.isfile(os.path.join(purelib, name)),
+            "installed from the sdist: %s at the root of site-packages" % name,
+        )
+    check(
+        os.path.isfile(os.path.join(purelib, "backport_gh115634", "py.typed")),
+        "installed from the sdist: backport_gh115634/py.typed",
+    )
     # Outside the checkout, so the installed package is the one imported.
     doctor = run([python, "-m", "backport_gh115634"], cwd=out, timeout=300)
     check(doctor.returncode == 0, "the doctor in that venv: exit %d" % doctor.returncode)

@@ -20,6 +20,7 @@ exists; the exit code is non-zero unless every required env ran its commands and
 Exit code: tox's (0: every env that ran passed); with --require, also 1 if a required env did
 not pass; 4 when tox itself could not be installed.
 """
+
 import configparser
 import glob
 import json
@@ -43,12 +44,15 @@ def say(text):
 def tox_ready(python):
     if not os.path.exists(python):
         return False
-    check = ("import sys, tox.version as v; ok = sys.version == %r and "
-             "tuple(int(p) for p in v.__version__.split('.')[:2]) >= (4, 11); "
-             "sys.exit(0 if ok else 1)" % sys.version)
+    check = (
+        "import sys, tox.version as v; ok = sys.version == %r and "
+        "tuple(int(p) for p in v.__version__.split('.')[:2]) >= (4, 11); "
+        "sys.exit(0 if ok else 1)" % sys.version
+    )
     try:
-        return subprocess.run([python, "-c", check], capture_output=True,
-                              timeout=120).returncode == 0
+        return (
+            subprocess.run([python, "-c", check], capture_output=True, timeout=120).returncode == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -59,12 +63,19 @@ def install_tox():
     if tox_ready(python):
         say("reusing %s" % os.path.relpath(VENV, os.getcwd()))
         return python
-    say("installing %s into %s with %s (Python %s)" % (
-        TOX_REQUIREMENT, os.path.relpath(VENV, os.getcwd()), sys.executable,
-        sys.version.split()[0]))
-    steps = ([sys.executable, "-m", "venv", "--clear", VENV],
-             [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-              TOX_REQUIREMENT])
+    say(
+        "installing %s into %s with %s (Python %s)"
+        % (
+            TOX_REQUIREMENT,
+            os.path.relpath(VENV, os.getcwd()),
+            sys.executable,
+            sys.version.split()[0],
+        )
+    )
+    steps = (
+        [sys.executable, "-m", "venv", "--clear", VENV],
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", TOX_REQUIREMENT],
+    )
     for step in steps:
         try:
             if subprocess.run(step, timeout=900).returncode != 0:
@@ -78,8 +89,11 @@ def install_tox():
 def envlist():
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(os.path.join(ROOT, "tox.ini"))
-    return [name.strip() for name in parser.get("tox", "envlist").replace("\n", ",").split(",")
-            if name.strip()]
+    return [
+        name.strip()
+        for name in parser.get("tox", "envlist").replace("\n", ",").split(",")
+        if name.strip()
+    ]
 
 
 def tox(python, args, results):
@@ -103,7 +117,7 @@ def load(results):
 
 
 def verdict(env):
-    """"passed", "FAILED", "FAILED: no interpreter", "skipped" (no interpreter, allowed) or
+    """ "passed", "FAILED", "FAILED: no interpreter", "skipped" (no interpreter, allowed) or
     "not run", from tox's result JSON."""
     result = env.get("result")
     if not result:
@@ -128,19 +142,24 @@ def summary(results, asked):
         version = (python.get("version") or "-").split()[0]
         where = python.get("executable") or ""
         note = {"skipped": "skipped: no interpreter for it here"}.get(
-            verdicts[name], verdicts[name])
+            verdicts[name], verdicts[name]
+        )
         print("  %-12s %-10s %-36s %s" % (name, version, note, where), flush=True)
     return verdicts
 
 
 def behaviour_table(names):
-    paths = [path for name in names
-             for path in glob.glob(os.path.join(ROOT, ".tox", name, "tmp", "junit.xml"))]
+    paths = [
+        path
+        for name in names
+        for path in glob.glob(os.path.join(ROOT, ".tox", name, "tmp", "junit.xml"))
+    ]
     if not paths:
         return 0
     say("behaviours x interpreters")
-    return subprocess.run([sys.executable, os.path.join(ROOT, ".ci", "behaviour_table.py")]
-                          + paths, timeout=300).returncode
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, ".ci", "behaviour_table.py")] + paths, timeout=300
+    ).returncode
 
 
 def split_envs(args):
@@ -155,7 +174,7 @@ def split_envs(args):
             envs, index = (envs or []) + args[index + 1].split(","), index + 2
             continue
         if arg.startswith("--env="):
-            envs = (envs or []) + arg[len("--env="):].split(",")
+            envs = (envs or []) + arg[len("--env=") :].split(",")
         elif arg.startswith("-e") and len(arg) > 2 and not arg.startswith("--"):
             envs = (envs or []) + arg[2:].split(",")
         else:
@@ -189,24 +208,33 @@ def main(argv):
         optional = [name for name in envs or [] if name not in required]
         asked = required + optional
         out = os.path.join(ROOT, ".tox", "ci-result.json")
-        status = tox(python, ["-e", ",".join(required), "--skip-missing-interpreters", "false"]
-                     + rest, out)
+        status = tox(
+            python, ["-e", ",".join(required), "--skip-missing-interpreters", "false"] + rest, out
+        )
         results.update({name: env for name, env in load(out).items() if name in required})
         if optional:
             # tox calls a run whose only envs were all skipped a failure: judge by the results.
             out = os.path.join(ROOT, ".tox", "ci-optional-result.json")
-            code = tox(python, ["-e", ",".join(optional), "--skip-missing-interpreters",
-                                "true"] + rest, out)
+            code = tox(
+                python,
+                ["-e", ",".join(optional), "--skip-missing-interpreters", "true"] + rest,
+                out,
+            )
             optional_results = load(out)
-            results.update({name: env for name, env in optional_results.items()
-                            if name in optional})
-            ran = [name for name in optional
-                   if verdict(optional_results.get(name, {})) in ("passed", "FAILED")]
+            results.update(
+                {name: env for name, env in optional_results.items() if name in optional}
+            )
+            ran = [
+                name
+                for name in optional
+                if verdict(optional_results.get(name, {})) in ("passed", "FAILED")
+            ]
             if code and (ran or not optional_results):
                 status = status or code
     verdicts = summary(results, asked)
-    table = behaviour_table([name for name, result in verdicts.items()
-                             if result in ("passed", "FAILED")])
+    table = behaviour_table(
+        [name for name, result in verdicts.items() if result in ("passed", "FAILED")]
+    )
     status = status or table
     if required is not None:
         missing = [name for name in required if verdicts.get(name) != "passed"]
@@ -215,8 +243,10 @@ def main(argv):
             status = status or 1
     skipped = [name for name, result in verdicts.items() if result == "skipped"]
     if skipped:
-        say("skipped (no interpreter here): %s; README.md, Interpreters, says how to get them"
-            % ", ".join(skipped))
+        say(
+            "skipped (no interpreter here): %s; README.md, Interpreters, says how to get them"
+            % ", ".join(skipped)
+        )
     say("done in %.0fs, exit %d" % (time.monotonic() - started, status))
     return status
 

@@ -9,6 +9,7 @@ with ``--compare``. Arguments replace ``--compare``: ``python3 dev/try.py --json
 Run it again after changing the code: the venv is kept, the package reinstalled. Exits with the
 doctor's exit code (0: safe), or 4 when the venv or the install failed.
 """
+
 import os
 import subprocess
 import sys
@@ -41,8 +42,12 @@ def usable(python):
     if not os.path.exists(python):
         return False
     try:
-        done = subprocess.run([python, "-c", "import sys, pip; print(sys.version)"],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [python, "-c", "import sys, pip; print(sys.version)"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0 and done.stdout.strip() == sys.version.strip()
@@ -50,22 +55,39 @@ def usable(python):
 
 def main(argv):
     started = time.monotonic()
-    if sys.version_info < (3, 9):
+    if sys.version_info < (3, 9):  # noqa: UP036 - run by whatever python3 a newcomer has
         say("needs Python 3.9 or later; this is %s" % sys.version.split()[0])
         return SETUP_FAILED
     python = venv_python(VENV)
     if usable(python):
         say("reusing %s" % os.path.relpath(VENV, os.getcwd()))
     else:
-        say("creating %s with %s (Python %s)" % (
-            os.path.relpath(VENV, os.getcwd()), sys.executable, sys.version.split()[0]))
+        say(
+            "creating %s with %s (Python %s)"
+            % (os.path.relpath(VENV, os.getcwd()), sys.executable, sys.version.split()[0])
+        )
         # --clear: a venv left by another interpreter, or half made, is replaced.
         if run([sys.executable, "-m", "venv", "--clear", VENV], timeout=300) != 0:
             say("could not create the venv; on Debian and Ubuntu: apt install python3-venv")
             return SETUP_FAILED
     # --force-reinstall --no-deps: same version number, new code; the package has no deps.
-    if run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--force-reinstall", "--no-deps", ROOT], timeout=600) != 0:
+    if (
+        run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--force-reinstall",
+                "--no-deps",
+                ROOT,
+            ],
+            timeout=600,
+        )
+        != 0
+    ):
         say("installing the package from %s failed" % ROOT)
         return SETUP_FAILED
     say("installed in %.0fs; the doctor:" % (time.monotonic() - started))

@@ -4,6 +4,7 @@ The child gets its own session (process group), so on the deadline the whole gro
 child, its pool workers and anything they started. A hang therefore costs one deadline and
 becomes a failed test, never a stuck suite.
 """
+
 import json
 import os
 import subprocess
@@ -33,8 +34,11 @@ class Completed:
 
     def describe(self):
         return "exit %s%s\n--- stdout\n%s\n--- stderr\n%s" % (
-            self.returncode, " (killed at the deadline)" if self.timed_out else "",
-            self.stdout[-4000:], self.stderr[-4000:])
+            self.returncode,
+            " (killed at the deadline)" if self.timed_out else "",
+            self.stdout[-4000:],
+            self.stderr[-4000:],
+        )
 
 
 def child_env(overlay=None, enabled=False, extra=None):
@@ -65,28 +69,41 @@ def measured(args, env):
 def run(args, env, deadline=DEADLINE, executable=None, cwd=None):
     """Run [executable or sys.executable, *args]; kill the process group at the deadline."""
     args = measured(args, env)
-    return Completed(*run_in_group([executable or sys.executable, *args], deadline, env=env,
-                                   cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True))
+    return Completed(
+        *run_in_group(
+            [executable or sys.executable, *args],
+            deadline,
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
 
 
-def run_scenario(name, start_method, *, shim, overlay=None, hang_window=None,
-                 deadline=DEADLINE, mode=None):
+def run_scenario(
+    name, start_method, *, shim, overlay=None, hang_window=None, deadline=DEADLINE, mode=None
+):
     """Run one scenario of scenarios/pool_scenario.py and return its JSON verdict.
 
     mode, if given, is the scenario's MODE ("shim", "stock", "reverted") and overrides shim."""
     extra = {}
     if hang_window is not None:
         extra["BACKPORT_TEST_HANG_WINDOW"] = str(hang_window)
-    done = run([SCENARIO, name, start_method, mode or ("shim" if shim else "stock")],
-               child_env(overlay, extra=extra), deadline=deadline)
+    done = run(
+        [SCENARIO, name, start_method, mode or ("shim" if shim else "stock")],
+        child_env(overlay, extra=extra),
+        deadline=deadline,
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if not lines:
         pytest.fail("scenario %s printed no result: %s" % (name, done.describe()))
-    result = json.loads(lines[-1][len(RESULT_PREFIX):])
+    result = json.loads(lines[-1][len(RESULT_PREFIX) :])
     result["exited"] = not done.timed_out and done.returncode == 0
     result["stderr"] = done.stderr
     if not result.get("hung") and not result["exited"]:
-        pytest.fail("scenario %s did not exit cleanly after reporting: %s"
-                    % (name, done.describe()))
+        pytest.fail(
+            "scenario %s did not exit cleanly after reporting: %s" % (name, done.describe())
+        )
     return result

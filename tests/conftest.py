@@ -15,7 +15,8 @@ START_METHODS = ["spawn", "forkserver"]
 def shared_tools():
     """../shared/tools next to the checkout, or BACKPORT_SHARED_TOOLS."""
     path = os.environ.get("BACKPORT_SHARED_TOOLS") or os.path.join(
-        os.path.dirname(os.path.dirname(HERE)), "shared", "tools")
+        os.path.dirname(os.path.dirname(HERE)), "shared", "tools"
+    )
     return path if os.path.isdir(path) else None
 
 
@@ -45,8 +46,18 @@ def prefix_overlay(tmp_path_factory, shipped_detection):
         pytest.skip("../shared/tools not found (set BACKPORT_SHARED_TOOLS)")
     out = str(tmp_path_factory.mktemp("prefix-overlay"))
     done = subprocess.run(
-        [sys.executable, os.path.join(tools, "prefix-overlay.py"), "--python", sys.executable,
-         "--out", out], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            os.path.join(tools, "prefix-overlay.py"),
+            "--python",
+            sys.executable,
+            "--out",
+            out,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if done.returncode != 0:
         pytest.fail("prefix-overlay.py refused this interpreter: %s" % done.stderr)
     return out

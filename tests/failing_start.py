@@ -5,6 +5,7 @@ context calls the function in `before_start` (if set), which raises to fail that
 by tests/scenarios/pool_scenario.py and tests/faults/fault_run.py; stdlib only, because pool
 workers unpickle these classes (by this module's name) too.
 """
+
 import multiprocessing.context as _context
 
 # Set by the user of the contexts: called with no arguments before every start().

@@ -5,6 +5,7 @@ and free of pytest, so any of them can import it. (The doctor keeps its own: the
 not depend on its tests.) Killing the group, not just the child, is what makes a hang cost one
 deadline: pool workers and fork servers the child started go with it.
 """
+
 import os
 import signal
 import subprocess

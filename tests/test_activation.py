@@ -6,6 +6,7 @@ program runs in a child process of the venv's python under a hard deadline (chil
 its process group), from an empty working directory and with no PYTHON* variables, so nothing
 but the installed wheel can be imported.
 """
+
 import base64
 import hashlib
 import json
@@ -30,16 +31,22 @@ TASKS = 10
 EXPECTED = [i * 2 for i in range(TASKS)]
 
 # The line README.md documents for a sitecustomize.py, for when .pth/.start files are not run.
-SITECUSTOMIZE_LINE = ('import backport_gh115634_startup; '
-                      'backport_gh115634_startup.activate("sitecustomize")')
+SITECUSTOMIZE_LINE = (
+    'import backport_gh115634_startup; backport_gh115634_startup.activate("sitecustomize")'
+)
 
 # Must not be imported at start-up by our hook (nor be imported by it in any way).
-FORBIDDEN_AT_STARTUP = ("concurrent", "multiprocessing", "wrapt", "importlib.metadata",
-                        "backport_gh115634")
+FORBIDDEN_AT_STARTUP = (
+    "concurrent",
+    "multiprocessing",
+    "wrapt",
+    "importlib.metadata",
+    "backport_gh115634",
+)
 
 # A user's program: the gh-115634 reproducer, never mentioning backport_gh115634. It reports
 # what it sees through sys.modules and the stdlib classes only, imports nothing of ours.
-SEED_PROGRAM = r'''
+SEED_PROGRAM = r"""
 import json, sys
 def say(**fields):
     print(%(prefix)r + json.dumps(fields), flush=True)
@@ -68,10 +75,10 @@ for future in futures:
     say(event="result", done=len(results))
 executor.shutdown(wait=True)
 say(event="done", results=results)
-''' % {"prefix": PREFIX, "tasks": TASKS}
+""" % {"prefix": PREFIX, "tasks": TASKS}
 
 # Is the hook installed exactly once, does it fire exactly once, and patch on top of the stdlib?
-ONCE_PROGRAM = r'''
+ONCE_PROGRAM = r"""
 import json, sys
 finders = lambda: sum(type(f).__name__ == "_PostImportFinder" for f in sys.meta_path)
 before = finders()
@@ -89,10 +96,11 @@ print(%(prefix)r + json.dumps(dict(
     calls=list(getattr(startup, "calls", [])), finders_before=before, finders_after=after,
     fired=getattr(startup, "fired", None), originals=originals,
     hook_error=getattr(startup, "hook_error", None))), flush=True)
-''' % {"prefix": PREFIX}
+""" % {"prefix": PREFIX}
 
 
 # --- building and installing ----------------------------------------------------------------
+
 
 def _clean_env(enabled=True, overlay=None):
     """The environment of a child in a venv: no PYTHON* variables (no checkout on the path),
@@ -100,8 +108,11 @@ def _clean_env(enabled=True, overlay=None):
     pre-fix overlay (or any directory) first on the path if given. With the overlay, enabled=True
     means the opt-in BACKPORT_GH115634=1: on a release that shipped the fix the .pth line imports
     nothing without it, and the overlay stands for an older release of that line."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("PYTHON") and name not in ("VIRTUAL_ENV", "BACKPORT_GH115634")}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("PYTHON") and name not in ("VIRTUAL_ENV", "BACKPORT_GH115634")
+    }
     if enabled is False:
         env["BACKPORT_GH115634"] = "0"
     elif isinstance(enabled, str):
@@ -115,8 +126,13 @@ def _clean_env(enabled=True, overlay=None):
 
 def _check(args, what, timeout=BUILD_TIMEOUT, env=None):
     try:
-        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
-                              env=env if env is not None else _clean_env())
+        done = subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env if env is not None else _clean_env(),
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("%s did not finish within %ss: %s" % (what, timeout, args))
     return done
@@ -128,8 +144,10 @@ def wheel(tmp_path_factory):
     if not os.path.isfile(os.path.join(ROOT, "pyproject.toml")):
         pytest.skip("no pyproject.toml next to tests/: not a source checkout")
     out = tmp_path_factory.mktemp("wheel")
-    done = _check([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
-                   ROOT], "building the wheel")
+    done = _check(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), ROOT],
+        "building the wheel",
+    )
     if done.returncode != 0:
         pytest.fail("pip wheel failed:\n%s\n%s" % (done.stdout[-3000:], done.stderr[-3000:]))
     wheels = sorted(out.glob("backport_gh115634-*.whl"))
@@ -154,20 +172,31 @@ def _make_venv(tmp_path_factory, wheel, name):
     root = str(tmp_path_factory.mktemp(name))
     done = _check([sys.executable, "-m", "venv", root], "python -m venv", timeout=300)
     if done.returncode != 0:
-        pytest.skip("this interpreter cannot create a venv with pip (%s): %s"
-                    % (sys.executable, done.stderr.strip()[-500:]))
+        pytest.skip(
+            "this interpreter cannot create a venv with pip (%s): %s"
+            % (sys.executable, done.stderr.strip()[-500:])
+        )
     venv = Venv(root)
-    done = _check([venv.python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel],
-                  "pip install of the wheel", timeout=300)
+    done = _check(
+        [venv.python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel],
+        "pip install of the wheel",
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     if os.environ.get("COVERAGE_PROCESS_START"):
         # Where the test run is measured, so are the venv's programs: coverage's own start-up
         # file (a1_coverage.pth) runs before ours, which still runs as installed.
-        done = _check([venv.python, "-m", "pip", "install", "-q", "coverage[toml]>=7.10"],
-                      "pip install of coverage", timeout=600)
+        done = _check(
+            [venv.python, "-m", "pip", "install", "-q", "coverage[toml]>=7.10"],
+            "pip install of coverage",
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr
-    done = _check([venv.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                  "sysconfig", timeout=60)
+    done = _check(
+        [venv.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        "sysconfig",
+        timeout=60,
+    )
     venv.site_packages = done.stdout.strip()
     assert os.path.isfile(os.path.join(venv.site_packages, "backport_gh115634.pth"))
     return venv
@@ -187,11 +216,14 @@ def sitecustomize_venv(tmp_path_factory, wheel):
     os.remove(os.path.join(venv.site_packages, "backport_gh115634.pth"))
     with open(os.path.join(venv.site_packages, "sitecustomize.py"), "w") as handle:
         handle.write(SITECUSTOMIZE_LINE + "\n")
-    done = venv.run(["-c", "import sitecustomize; print(sitecustomize.__file__)"], deadline=60,
-                    cwd=venv.root)
+    done = venv.run(
+        ["-c", "import sitecustomize; print(sitecustomize.__file__)"], deadline=60, cwd=venv.root
+    )
     if os.path.dirname(done.stdout.strip()) != venv.site_packages:
-        pytest.skip("this interpreter imports its own sitecustomize (%s) before a venv's: add the "
-                    "line to that file instead" % done.stdout.strip())
+        pytest.skip(
+            "this interpreter imports its own sitecustomize (%s) before a venv's: add the "
+            "line to that file instead" % done.stdout.strip()
+        )
     return venv
 
 
@@ -203,11 +235,12 @@ def workdir(tmp_path):
 
 # --- helpers ----------------------------------------------------------------------------------
 
+
 def events(done):
     found = []
     for line in done.stdout.splitlines():
         if line.startswith(PREFIX):
-            found.append(json.loads(line[len(PREFIX):]))
+            found.append(json.loads(line[len(PREFIX) :]))
     return found
 
 
@@ -259,8 +292,11 @@ def imported_modules(stderr):
 
 
 def forbidden(modules):
-    return [name for _, name in modules
-            if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN_AT_STARTUP)]
+    return [
+        name
+        for _, name in modules
+        if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN_AT_STARTUP)
+    ]
 
 
 def startup_imports(venv, enabled=True, cwd=None):
@@ -268,19 +304,26 @@ def startup_imports(venv, enabled=True, cwd=None):
     gives it. PyPy accepts -X importtime but prints nothing; there the names come from
     sys.modules as -c begins, all at depth 0 (nested is False: who imported what is unknown).
     Never measured by coverage, whose own start-up imports would be counted as ours."""
-    done = venv.run(["-X", "importtime", "-c", "pass"], enabled=enabled, cwd=cwd, deadline=60,
-                    measured=False)
+    done = venv.run(
+        ["-X", "importtime", "-c", "pass"], enabled=enabled, cwd=cwd, deadline=60, measured=False
+    )
     assert done.returncode == 0, done.describe()
     modules = imported_modules(done.stderr)
     if modules:
         return modules, True, done.stderr
-    done = venv.run(["-c", "import sys; print(' '.join(sorted(sys.modules)))"],
-                    enabled=enabled, cwd=cwd, deadline=60, measured=False)
+    done = venv.run(
+        ["-c", "import sys; print(' '.join(sorted(sys.modules)))"],
+        enabled=enabled,
+        cwd=cwd,
+        deadline=60,
+        measured=False,
+    )
     assert done.returncode == 0, done.describe()
     return [(0, name) for name in done.stdout.split()], False, done.stdout
 
 
 # --- the wheel --------------------------------------------------------------------------------
+
 
 def test_wheel_record_puts_both_startup_files_at_the_root(wheel):
     with zipfile.ZipFile(wheel) as archive:
@@ -294,14 +337,21 @@ def test_wheel_record_puts_both_startup_files_at_the_root(wheel):
             if path == record_name[0]:
                 continue
             algorithm, _, expected = digest.partition("=")
-            actual = base64.urlsafe_b64encode(
-                hashlib.new(algorithm, archive.read(path)).digest()).rstrip(b"=").decode()
+            actual = (
+                base64.urlsafe_b64encode(hashlib.new(algorithm, archive.read(path)).digest())
+                .rstrip(b"=")
+                .decode()
+            )
             assert actual == expected, path
         pth = archive.read("backport_gh115634.pth").decode()
     assert not [n for n in names if n.endswith(".start")], names  # see README, Activation
-    for path in ("backport_gh115634.pth",
-                 "backport_gh115634_startup.py", "backport_gh115634/__init__.py",
-                 "backport_gh115634/__main__.py", "backport_gh115634/_doctor.py"):
+    for path in (
+        "backport_gh115634.pth",
+        "backport_gh115634_startup.py",
+        "backport_gh115634/__init__.py",
+        "backport_gh115634/__main__.py",
+        "backport_gh115634/_doctor.py",
+    ):
         assert path in recorded, (path, sorted(recorded))
     assert set(recorded) == set(names)
     # One import line: the version gate (tests/test_release_gate.py), then our module only.
@@ -312,9 +362,11 @@ def test_wheel_record_puts_both_startup_files_at_the_root(wheel):
 
 # --- a program that never imports the package -------------------------------------------------
 
+
 @pytest.mark.parametrize("method", ["default", "forkserver"])
-def test_seed_completes_without_importing_the_package(venv, stdlib, shipped_detection, method,
-                                                      workdir):
+def test_seed_completes_without_importing_the_package(
+    venv, stdlib, shipped_detection, method, workdir
+):
     done = venv.run(["-c", SEED_PROGRAM, method], overlay=stdlib, cwd=workdir)
     start = first(done, "start")
     assert start["at_start"] == startup_at_start(stdlib), start
@@ -327,8 +379,13 @@ def test_seed_completes_without_importing_the_package(venv, stdlib, shipped_dete
 
 def test_kill_switch_leaves_the_stock_pool(venv, stdlib, shipped_detection, workdir):
     hangs = seed_hangs(stdlib, shipped_detection)
-    done = venv.run(["-c", SEED_PROGRAM], enabled=False, overlay=stdlib, cwd=workdir,
-                    deadline=HANG_DEADLINE if hangs else DEADLINE)
+    done = venv.run(
+        ["-c", SEED_PROGRAM],
+        enabled=False,
+        overlay=stdlib,
+        cwd=workdir,
+        deadline=HANG_DEADLINE if hangs else DEADLINE,
+    )
     start = first(done, "start")
     if GATE_OPEN:  # "0" shuts the gate the overlay's opt-in would open
         assert start["disabled_by_env"] is True and start["requested_by"] == [], start
@@ -344,6 +401,7 @@ def test_kill_switch_leaves_the_stock_pool(venv, stdlib, shipped_detection, work
 
 
 # --- the start-up cost ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("enabled", [True, False], ids=["on", "off"])
 def test_startup_imports_nothing_heavy(venv, enabled, workdir):
@@ -367,11 +425,13 @@ def test_startup_imports_nothing_heavy(venv, enabled, workdir):
 def test_startup_and_hook_are_silent(venv, value, workdir):
     # Start-up, and the hook firing when the pool module is imported, print nothing, whatever
     # BACKPORT_GH115634 says (a bad value is recorded for status() and the doctor instead).
-    code = ("import concurrent.futures.process, backport_gh115634_startup as s; "
-            "assert s.hook_error is None, s.hook_error; "
-            "assert s.bad_env_value == %r, s.bad_env_value"
-            # Recorded by the start-up hook, which runs only where the gate is open.
-            % (value if value == "bogus" and GATE_OPEN else None))
+    code = (
+        "import concurrent.futures.process, backport_gh115634_startup as s; "
+        "assert s.hook_error is None, s.hook_error; "
+        "assert s.bad_env_value == %r, s.bad_env_value"
+        # Recorded by the start-up hook, which runs only where the gate is open.
+        % (value if value == "bogus" and GATE_OPEN else None)
+    )
     for args in (["-c", "pass"], ["-c", code]):
         done = venv.run(args, enabled=True if value is None else value, cwd=workdir, deadline=60)
         assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), done.describe()
@@ -380,12 +440,14 @@ def test_startup_and_hook_are_silent(venv, value, workdir):
 def test_meta_path_finders_of_ours_look_like_any_other(venv, workdir):
     # Tools list sys.meta_path by type(finder).__module__ / __qualname__ and repr(); our hook
     # must answer like any finder, be there once, and be gone once the pool module is imported.
-    code = ("import sys, json\n"
-            "def names(): return [type(f).__module__ + '.' + type(f).__qualname__ + repr(f)[:0]"
-            " for f in sys.meta_path]\n"
-            "before = names()\n"
-            "import concurrent.futures.process\n"
-            "print(json.dumps([before, names()]))\n")
+    code = (
+        "import sys, json\n"
+        "def names(): return [type(f).__module__ + '.' + type(f).__qualname__ + repr(f)[:0]"
+        " for f in sys.meta_path]\n"
+        "before = names()\n"
+        "import concurrent.futures.process\n"
+        "print(json.dumps([before, names()]))\n"
+    )
     if not GATE_OPEN:
         done = venv.run(["-c", code], cwd=workdir, deadline=60)
         before, _ = json.loads(done.stdout)
@@ -400,29 +462,35 @@ def test_meta_path_finders_of_ours_look_like_any_other(venv, workdir):
 
 def test_a_failing_hook_is_recorded_not_raised(venv, tmp_path, shipped_detection, workdir):
     # An implementation that cannot be imported (shadowed here by a broken one on PYTHONPATH)
-    # makes the hook fail when the pool module is imported: the import still succeeds, silently, and the
-    # failure is kept for status() and the doctor. Where the stdlib can never need the patch
+    # makes the hook fail when the pool module is imported: the import still succeeds, silently,
+    # and the failure is kept for status() and the doctor. Where the stdlib can never need the patch
     # (fixed upstream, or before 3.11) the hook does not import the package at all.
     if not shipped_detection.patchable:
-        pytest.skip("the hook leaves the package unimported on a %s stdlib"
-                    % shipped_detection.shape)
+        pytest.skip(
+            "the hook leaves the package unimported on a %s stdlib" % shipped_detection.shape
+        )
     broken = tmp_path / "broken" / "_backport_gh115634"
     broken.mkdir(parents=True)
     (broken / "__init__.py").write_text("raise RuntimeError('injected failure')\n")
-    code = ("import concurrent.futures.process as p, backport_gh115634_startup as s; "
-            "print(s.hook_error); print(p.ProcessPoolExecutor.__module__)")
+    code = (
+        "import concurrent.futures.process as p, backport_gh115634_startup as s; "
+        "print(s.hook_error); print(p.ProcessPoolExecutor.__module__)"
+    )
     done = venv.run(["-c", code], overlay=str(broken.parent), cwd=workdir, deadline=60)
     assert done.returncode == 0 and done.stderr == "", done.describe()
-    assert done.stdout.splitlines() == ["RuntimeError: injected failure",
-                                        "concurrent.futures.process"], done.describe()
+    assert done.stdout.splitlines() == [
+        "RuntimeError: injected failure",
+        "concurrent.futures.process",
+    ], done.describe()
 
 
 def test_hook_installed_once_and_fires_once(venv, workdir):
     # Where the gate is shut, the opt-in opens it (the hook then goes by the stdlib's shape).
-    done = venv.run(["-c", ONCE_PROGRAM], enabled=True if GATE_OPEN else "1", cwd=workdir,
-                    deadline=60)
+    done = venv.run(
+        ["-c", ONCE_PROGRAM], enabled=True if GATE_OPEN else "1", cwd=workdir, deadline=60
+    )
     assert done.returncode == 0, done.describe()
-    report = [e for e in events(done)][0]
+    report = next(iter(events(done)))
     assert report["hook_error"] is None, report
     # The .pth may run twice before 3.15: site.py reads a venv's site-packages twice
     # (gh-75723). 3.15 reads it once.
@@ -434,7 +502,7 @@ def test_hook_installed_once_and_fires_once(venv, workdir):
     assert report["finders_before"] == 1 and report["finders_after"] == 0, report
     assert report["fired"] is True, report
     # Patched once, over the stdlib's own functions (a second patch would wrap our own).
-    for name, module in report["originals"]:
+    for _name, module in report["originals"]:
         assert module == "concurrent.futures.process", report
 
 
@@ -443,7 +511,7 @@ def test_hook_installed_once_and_fires_once(venv, workdir):
 # start-up module the .pth loaded until the worker constructs a pool of its own, which then gets
 # the fix (this nested pool is the reproducer). A stdlib that can never need the patch never sees
 # the package imported at all.
-WORKER_PROGRAM = r'''
+WORKER_PROGRAM = r"""
 import json, operator, sys
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -476,12 +544,13 @@ if __name__ == "__main__":
         report = executor.submit(inside_worker).result(timeout=3600)
     report["main_modules"] = ours()
     print(%(prefix)r + json.dumps(report), flush=True)
-''' % {"prefix": PREFIX}
+""" % {"prefix": PREFIX}
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
-def test_pool_workers_defer_the_patch_until_they_make_a_pool(venv, stdlib, shipped_detection,
-                                                             method, tmp_path):
+def test_pool_workers_defer_the_patch_until_they_make_a_pool(
+    venv, stdlib, shipped_detection, method, tmp_path
+):
     needs_recycling(shipped_detection)
     script = tmp_path / "worker_program.py"
     script.write_text(WORKER_PROGRAM)
@@ -508,6 +577,7 @@ def test_pool_workers_defer_the_patch_until_they_make_a_pool(venv, stdlib, shipp
 
 # --- sitecustomize instead of the start-up files ----------------------------------------------
 
+
 def test_sitecustomize_line_activates(sitecustomize_venv, shipped_detection, workdir):
     needs_recycling(shipped_detection)
     done = sitecustomize_venv.run(["-c", SEED_PROGRAM], cwd=workdir)
@@ -530,6 +600,7 @@ def test_sitecustomize_line_is_light_and_obeys_the_kill_switch(sitecustomize_ven
 
 # --- the doctor, in the venv ------------------------------------------------------------------
 
+
 def test_doctor_reports_truthfully(venv, stdlib, shipped_detection, workdir):
     hangs = seed_hangs(stdlib, shipped_detection)
     affected = expect_patched(stdlib, shipped_detection)
@@ -543,8 +614,9 @@ def test_doctor_reports_truthfully(venv, stdlib, shipped_detection, workdir):
     assert report["live_check"]["outcome"] == "passed", report["live_check"]
     assert report["live_check"]["child"]["patched"] is bool(affected)
 
-    off = venv.run(["-m", "backport_gh115634", "--json"], enabled=False, overlay=stdlib,
-                   cwd=workdir)
+    off = venv.run(
+        ["-m", "backport_gh115634", "--json"], enabled=False, overlay=stdlib, cwd=workdir
+    )
     assert not off.timed_out, off.describe()
     report = json.loads(off.stdout)
     assert report["affected"] is affected and report["applied"] is False

@@ -1,6 +1,8 @@
 """apply() / revert() / status(), the warning class, the env switch and detection, tested
 in-process where the stdlib is only patched and restored, and in child processes where a test
 must start from a fresh interpreter or break the stdlib on purpose."""
+
+import concurrent.futures.process as process
 import json
 import sys
 import threading
@@ -9,11 +11,10 @@ import types
 import pytest
 
 import backport_gh115634
-from _backport_gh115634 import detect as _detect, seams as _seams
+from _backport_gh115634 import detect as _detect
+from _backport_gh115634 import seams as _seams
 from backport_gh115634 import _doctor
 from childproc import child_env, run
-
-import concurrent.futures.process as process
 
 
 def seam_keys(detection):
@@ -63,7 +64,7 @@ def test_interventions_are_a_read_only_count_per_fix(pristine):
         counts["rescue"] = 1
     # A snapshot: a later intervention does not change a Status already handed out.
     assert backport_gh115634.status().interventions is not counts
-    assert _doctor.INTERVENTION_NAMES == tuple(counts)  # the doctor's copy of the names
+    assert tuple(counts) == _doctor.INTERVENTION_NAMES  # the doctor's copy of the names
 
 
 def test_apply_twice_then_revert_restores_the_exact_originals(pristine, shipped_detection):
@@ -74,8 +75,10 @@ def test_apply_twice_then_revert_restores_the_exact_originals(pristine, shipped_
     assert first == second
     for (owner, name), function in patched.items():
         assert vars(owner)[name] is function  # not wrapped a second time
-        assert function.__wrapped__ is pristine[
-            "executor" if owner is process.ProcessPoolExecutor else "manager"][name]
+        assert (
+            function.__wrapped__
+            is pristine["executor" if owner is process.ProcessPoolExecutor else "manager"][name]
+        )
     status = backport_gh115634.revert()
     assert status.applied is False
     assert snapshot() == pristine
@@ -146,7 +149,7 @@ def test_detection_cross_checks_the_version(shipped_detection):
 
 # --- in fresh interpreters --------------------------------------------------------------------
 
-CHILD = r'''
+CHILD = r"""
 import json, sys, warnings
 warnings.simplefilter("always")
 caught = []
@@ -162,7 +165,7 @@ print("RESULT", json.dumps({"lazy": lazy, "applied": status.applied,
       "affected": status.affected, "reason": status.reason, "error": status.error,
       "activation": list(status.activation), "warnings": caught,
       "applied_after_explicit_apply": again.applied}))
-'''
+"""
 
 
 def run_child(prelude="", env_value=None):
@@ -176,7 +179,7 @@ def run_child(prelude="", env_value=None):
     done = run(["-S", "-c", CHILD % prelude], env, deadline=60)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert done.returncode == 0 and lines, done.describe()
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def test_import_activates_lazily(shipped_detection):
@@ -207,16 +210,17 @@ def test_bad_env_value_warns_and_applies(value, shipped_detection):
 
 
 # Gives the manager loop a shape nobody ships (before anything of ours is imported).
-UNRECOGNISABLE = r'''
+UNRECOGNISABLE = r"""
 import concurrent.futures.process as p
 p._ExecutorManagerThread.run = lambda self: None
 vars(p._ExecutorManagerThread).get("_replace_dead_worker") and \
     delattr(p._ExecutorManagerThread, "_replace_dead_worker")
 before = dict(vars(p.ProcessPoolExecutor)), dict(vars(p._ExecutorManagerThread))
-'''
+"""
 
 needs_recycling = pytest.mark.skipif(
-    sys.version_info < (3, 11), reason="before 3.11 every stdlib shape is a silent no-op")
+    sys.version_info < (3, 11), reason="before 3.11 every stdlib shape is a silent no-op"
+)
 
 
 @needs_recycling
@@ -239,12 +243,15 @@ def test_unrecognised_stdlib_warns_once_and_is_left_alone():
 
 @needs_recycling
 def test_unrecognised_stdlib_changes_nothing():
-    code = UNRECOGNISABLE + r'''
+    code = (
+        UNRECOGNISABLE
+        + r"""
 import warnings; warnings.simplefilter("ignore")
 import backport_gh115634
 backport_gh115634.apply(); backport_gh115634.apply()
 after = dict(vars(p.ProcessPoolExecutor)), dict(vars(p._ExecutorManagerThread))
 print("SAME" if before == after else "CHANGED")
-'''
+"""
+    )
     done = run(["-S", "-c", code], child_env(enabled=True), deadline=60)
     assert done.stdout.strip().splitlines()[-1] == "SAME", done.describe()

@@ -47,6 +47,7 @@ def assert_broken(items, text):
 
 # --- 1. gh-115634 ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("scenario", ["seed", "seed_two_workers"])
 def test_backlog_completes_with_shim(stdlib, start_method, scenario):
     result = run_scenario(scenario, start_method, shim=True, overlay=stdlib)
@@ -60,8 +61,9 @@ def test_backlog_completes_with_shim(stdlib, start_method, scenario):
 
 
 def test_stock_hangs_exactly_when_detection_says_affected(stdlib, start_method):
-    result = run_scenario("seed", start_method, shim=False, overlay=stdlib,
-                          hang_window=STOCK_HANG_WINDOW)
+    result = run_scenario(
+        "seed", start_method, shim=False, overlay=stdlib, hang_window=STOCK_HANG_WINDOW
+    )
     assert result["status"]["applied"] is False
     missing = result["status"]["fixes"]["gh-115634"] == "missing"
     assert result["hung"] is missing, result
@@ -92,6 +94,7 @@ def test_idle_worker_is_reused(stdlib, start_method):
 
 # --- 2. gh-119592 / gh-132969 ---------------------------------------------------------------
 
+
 def test_shutdown_without_wait_still_replaces_workers(stdlib, start_method):
     result = run_scenario("shutdown_nowait", start_method, shim=True, overlay=stdlib)
     assert_clean(result)
@@ -99,10 +102,13 @@ def test_shutdown_without_wait_still_replaces_workers(stdlib, start_method):
     assert_interventions(result, gh_119592=2)  # two replacements; the last exit has none left
 
 
-@pytest.mark.parametrize("scenario", [
-    "shutdown_nowait_dropped",  # gh-119592, then dropped
-    "garbage_collected",  # 3. gh-152967: dropped without shutdown
-])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "shutdown_nowait_dropped",  # gh-119592, then dropped
+        "garbage_collected",  # 3. gh-152967: dropped without shutdown
+    ],
+)
 def test_dropped_executor_fails_pending_work(stdlib, start_method, scenario):
     result = run_scenario(scenario, start_method, shim=True, overlay=stdlib)
     assert_clean(result)
@@ -113,6 +119,7 @@ def test_dropped_executor_fails_pending_work(stdlib, start_method, scenario):
 
 
 # --- 4. a replacement that cannot start -----------------------------------------------------
+
 
 def test_failed_replacement_of_last_worker_breaks_the_pool(stdlib, start_method):
     result = run_scenario("failed_spawn_last", start_method, shim=True, overlay=stdlib)
@@ -137,6 +144,7 @@ def test_failed_replacement_while_others_remain_keeps_draining(stdlib, start_met
 
 # --- 5. terminate_workers() / kill_workers() ------------------------------------------------
 
+
 def test_no_replacement_during_forced_shutdown(stdlib, start_method):
     result = run_scenario("forced_flag", start_method, shim=True, overlay=stdlib)
     if "skipped" in result:
@@ -159,6 +167,7 @@ def test_kill_workers_leaves_no_worker_and_no_pending_future(stdlib, start_metho
 
 
 # --- 6. a retirement during shutdown with nothing pending -----------------------------------
+
 
 def test_retirement_during_shutdown_spawns_nothing(stdlib, start_method):
     result = run_scenario("retire_during_shutdown", start_method, shim=True, overlay=stdlib)

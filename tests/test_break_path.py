@@ -5,6 +5,7 @@ cancelled future among the pending ones; with the shim every future resolves the
 Both windows are made certain (scenarios/break_path.py), each run in a child process under a
 hard deadline. The stock run must show the bug exactly where detection says the fix is missing.
 """
+
 import json
 import os
 
@@ -20,7 +21,7 @@ def scenario(name, mode):
     done = run(["-S", SCRIPT, name, mode], child_env(), deadline=120)
     lines = [line for line in done.stdout.splitlines() if line.startswith(PREFIX)]
     assert lines and not done.timed_out, done.describe()
-    return json.loads(lines[-1][len(PREFIX):])
+    return json.loads(lines[-1][len(PREFIX) :])
 
 
 @pytest.mark.parametrize("mode", ["shim", "stock"])
@@ -28,7 +29,9 @@ def test_a_submit_inside_the_break_window_is_failed_not_stranded(mode, shipped_d
     result = scenario("submit_during_break", mode)
     missing = shipped_detection.fixes.get("gh-109047") == "missing"
     if missing:  # as status() reports it
-        assert result["status"]["fixes"]["gh-109047"] == ("patched" if mode == "shim" else "missing")
+        assert result["status"]["fixes"]["gh-109047"] == (
+            "patched" if mode == "shim" else "missing"
+        )
     assert result["submitter_alive"] is False, result
     if mode == "stock" and missing:
         # 3.11's manager marked the pool broken without the lock, cleared the pending work,
@@ -49,7 +52,9 @@ def test_a_cancelled_future_does_not_stop_the_teardown(mode, shipped_detection):
     result = scenario("cancelled_in_queue", mode)
     missing = shipped_detection.fixes.get("cancelled-future") == "missing"
     if missing:  # as status() reports it
-        assert result["status"]["fixes"]["cancelled-future"] == ("patched" if mode == "shim" else "missing")
+        assert result["status"]["fixes"]["cancelled-future"] == (
+            "patched" if mode == "shim" else "missing"
+        )
     assert result["cancelled"] is True, result
     expected = [["error", "BrokenProcessPool"]] * 7
     expected[5] = ["error", "CancelledError"]

@@ -7,6 +7,7 @@ so the test can tell that the shim really was active where the pools ran. On 3.1
 suite also runs against the pre-fix overlay: there the baseline is the interpreter's own
 upstream fix, since the stock overlay hangs on the gh-115634 tests by design.
 """
+
 import importlib.util
 import json
 import os
@@ -20,7 +21,7 @@ SUITE = "test_concurrent_futures"
 MATCH = "*ProcessPool*"
 SUITE_DEADLINE = float(os.environ.get("BACKPORT_TEST_SUITE_DEADLINE", "1200"))
 
-SITECUSTOMIZE = '''\
+SITECUSTOMIZE = """\
 import atexit, json, os, sys
 import backport_gh115634_startup as startup
 startup.activate("sitecustomize")
@@ -35,12 +36,13 @@ def _log():
                               "applied": backport_gh115634.status().applied}) + "\\n")
 
 atexit.register(_log)
-'''
+"""
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("test") is None
     or importlib.util.find_spec("test.test_concurrent_futures") is None,
-    reason="this interpreter does not ship test.test_concurrent_futures")
+    reason="this interpreter does not ship test.test_concurrent_futures",
+)
 
 
 def known_upstream_hangs():
@@ -57,8 +59,11 @@ def known_upstream_hangs():
 
     wakeup_init = getattr(getattr(process, "_ThreadWakeup", None), "__init__", None)
     names = getattr(getattr(wakeup_init, "__code__", None), "co_names", ("_lock",))
-    return [] if "_lock" in names else ["*test_processes_terminate*",
-                                        "*test_shutdown_deadlock_pickle*"]
+    return (
+        []
+        if "_lock" in names
+        else ["*test_processes_terminate*", "*test_shutdown_deadlock_pickle*"]
+    )
 
 
 def regrtest(tmp_path, name, *, overlay, shim):
@@ -70,8 +75,12 @@ def regrtest(tmp_path, name, *, overlay, shim):
     env = child_env(overlay, enabled=shim, extra={"BACKPORT_TEST_ACTIVE_LOG": str(log)})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (overlay, str(site_dir), PACKAGE_ROOT) if p)
     ignore = [arg for pattern in known_upstream_hangs() for arg in ("-i", pattern)]
-    done = run(["-m", "test", SUITE, "-m", MATCH, *ignore, "-j2", "--timeout", "300"], env,
-               deadline=SUITE_DEADLINE, cwd=str(tmp_path))
+    done = run(
+        ["-m", "test", SUITE, "-m", MATCH, *ignore, "-j2", "--timeout", "300"],
+        env,
+        deadline=SUITE_DEADLINE,
+        cwd=str(tmp_path),
+    )
     output = done.stdout + done.stderr
     assert not done.timed_out, "regrtest overran its deadline:\n" + output[-6000:]
     assert "Total tests: run=" in output, output[-6000:]
@@ -83,9 +92,13 @@ def failures(output):
     """Test ids regrtest reports as failed (FAIL:/ERROR: lines), else the failing modules
     (a crash or a timeout reports no test id)."""
     found = set(re.findall(r"^(?:FAIL|ERROR): (\S+ \(\S+\))", output, re.M))
-    return found or set(re.findall(r"(test_concurrent_futures\.\w+) failed", output)) \
-        or set(re.findall(r"^\[[\d/]+\] (test_concurrent_futures\.\w+) worker non-zero",
-                          output, re.M))
+    return (
+        found
+        or set(re.findall(r"(test_concurrent_futures\.\w+) failed", output))
+        or set(
+            re.findall(r"^\[[\d/]+\] (test_concurrent_futures\.\w+) worker non-zero", output, re.M)
+        )
+    )
 
 
 def test_cpython_process_pool_tests_pass_with_shim(tmp_path, stdlib, shipped_detection):
@@ -97,7 +110,7 @@ def test_cpython_process_pool_tests_pass_with_shim(tmp_path, stdlib, shipped_det
     if done.returncode == 0:
         return
     # Some failed: each must fail on the baseline too (stock, or upstream for the overlay).
-    baseline_done, baseline_output, _ = regrtest(tmp_path, "stock", overlay=None, shim=False)
+    _baseline_done, baseline_output, _ = regrtest(tmp_path, "stock", overlay=None, shim=False)
     assert failures(output), "regrtest failed without naming a failure:\n" + output[-6000:]
     extra = failures(output) - failures(baseline_output)
     assert not extra, "failing only with the shim: %s\n%s" % (sorted(extra), output[-6000:])

@@ -4,6 +4,7 @@ Each doctor run is a child process under a hard deadline (childproc.run); the do
 checks run under the doctor's deadlines. The package comes from where this suite imports it (the
 tox env's wheel, or the checkout). In a venv built from the wheel: test_activation.py.
 """
+
 import json
 import os
 import re
@@ -27,8 +28,12 @@ JSON_KEYS = {"affected", "applied", "python", "fixes", "live_check", "gil"}
 
 def doctor(args, cwd, enabled=True, overlay=None, deadline=180):
     """Run the doctor in a child process; returns (Completed, report or None)."""
-    done = run(["-m", "backport_gh115634"] + list(args),
-               child_env(overlay, enabled=enabled), deadline=deadline, cwd=cwd)
+    done = run(
+        ["-m", "backport_gh115634"] + list(args),
+        child_env(overlay, enabled=enabled),
+        deadline=deadline,
+        cwd=cwd,
+    )
     assert not done.timed_out, "the doctor itself hung: " + done.describe()
     report = None
     if "--json" in args and done.stdout.strip().startswith("{"):
@@ -62,23 +67,35 @@ def workdir(tmp_path):
 
 # --- command line -----------------------------------------------------------------------------
 
+
 def test_help_explains_the_exit_codes(workdir):
     done, _ = doctor(["--help"], workdir)
     assert done.returncode == 0, done.describe()
     text = done.stdout
     assert "exit status" in text
-    for line in ("0  safe", "1  affected and not patched", "2  the live check failed",
-                 "3  bad command line", "--compare", "--json", "--deadline", "BACKPORT_GH115634=0"):
+    for line in (
+        "0  safe",
+        "1  affected and not patched",
+        "2  the live check failed",
+        "3  bad command line",
+        "--compare",
+        "--json",
+        "--deadline",
+        "BACKPORT_GH115634=0",
+    ):
         assert line in text, text
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
-    (["--dead", "5"], "unrecognized arguments: --dead"),  # no abbreviations
-    (["--deadline", "soon"], "not a number of seconds"),
-    (["--deadline", "0"], "must be more than 0"),
-    (["--compare-deadline"], "expected one argument"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["--dead", "5"], "unrecognized arguments: --dead"),  # no abbreviations
+        (["--deadline", "soon"], "not a number of seconds"),
+        (["--deadline", "0"], "must be more than 0"),
+        (["--compare-deadline"], "expected one argument"),
+    ],
+)
 def test_bad_flags_get_a_clear_error(args, message, workdir):
     done, _ = doctor(args, workdir)
     assert done.returncode == _doctor.EXIT_USAGE, done.describe()
@@ -96,10 +113,11 @@ def test_version(workdir):
 
 # --- reports --------------------------------------------------------------------------------
 
+
 def test_json_report_with_the_fix_on(shipped_detection, workdir):
     done, report = doctor(["--json"], workdir)
     assert report is not None, done.describe()
-    assert JSON_KEYS <= set(report), sorted(report)
+    assert set(report) >= JSON_KEYS, sorted(report)
     assert set(report["fixes"]) == set(_detect.FIXES)
     assert report["python"].startswith(("CPython ", "PyPy "))
     assert report["exit_code"] == done.returncode == 0, done.describe()
@@ -163,9 +181,11 @@ def test_text_report(shipped_detection, workdir):
 
 def test_a_start_up_failure_is_shown(workdir):
     # What the start-up hook records when it fails (it never raises): the doctor shows it.
-    program = ("import sys, backport_gh115634_startup as s; "
-               "s.hook_error = 'RuntimeError: injected failure'; "
-               "from backport_gh115634._doctor import main; sys.exit(main(sys.argv[1:]))")
+    program = (
+        "import sys, backport_gh115634_startup as s; "
+        "s.hook_error = 'RuntimeError: injected failure'; "
+        "from backport_gh115634._doctor import main; sys.exit(main(sys.argv[1:]))"
+    )
     for args in (["--json"], []):
         done = run(["-c", program] + args, child_env(enabled=True), deadline=180, cwd=workdir)
         assert not done.timed_out, done.describe()
@@ -177,10 +197,14 @@ def test_a_start_up_failure_is_shown(workdir):
 
 # --- --compare: the stock interpreter next to the fixed one -----------------------------------
 
+
 def test_compare_shows_the_stock_hang(stdlib, shipped_detection, workdir):
     affected, hangs = expected(stdlib, shipped_detection)
-    done, report = doctor(["--json", "--compare", "--compare-deadline", str(COMPARE_DEADLINE)],
-                          workdir, overlay=stdlib)
+    done, report = doctor(
+        ["--json", "--compare", "--compare-deadline", str(COMPARE_DEADLINE)],
+        workdir,
+        overlay=stdlib,
+    )
     assert report is not None, done.describe()
     assert done.returncode == 0, done.describe()
     assert report["affected"] is affected
@@ -199,8 +223,12 @@ def test_compare_shows_the_stock_hang(stdlib, shipped_detection, workdir):
 
 def test_compare_with_the_fix_disabled_runs_the_fix_too(stdlib, shipped_detection, workdir):
     affected, hangs = expected(stdlib, shipped_detection)
-    done, text_report = doctor(["--compare", "--compare-deadline", str(COMPARE_DEADLINE)],
-                               workdir, enabled=False, overlay=stdlib)
+    done, _text_report = doctor(
+        ["--compare", "--compare-deadline", str(COMPARE_DEADLINE)],
+        workdir,
+        enabled=False,
+        overlay=stdlib,
+    )
     assert done.returncode == (1 if affected else 0), done.describe()
     text = done.stdout
     assert "Compare     with the fix switched on" in text or not affected, text
@@ -222,30 +250,40 @@ def test_missed_deadline_is_a_failed_live_check(shipped_detection, workdir):
 
 # --- the verdict, decided from the report -----------------------------------------------------
 
+
 def _report(affected, applied, automatic=True, disabled=False):
-    return {"affected": affected, "applied": applied,
-            "activation": {"automatic": automatic, "disabled_by_env": disabled,
-                           "sources": [] if disabled else ["startup hook"]}}
+    return {
+        "affected": affected,
+        "applied": applied,
+        "activation": {
+            "automatic": automatic,
+            "disabled_by_env": disabled,
+            "sources": [] if disabled else ["startup hook"],
+        },
+    }
 
 
 def _run(outcome):
     return {"ran": outcome != "skipped", "outcome": outcome, "detail": "detail"}
 
 
-@pytest.mark.parametrize("affected, applied, disabled, outcome, code", [
-    (False, False, False, "passed", 0),  # fixed natively
-    (True, True, False, "passed", 0),  # patched
-    (False, False, True, "passed", 0),  # fixed natively, the kill switch changes nothing
-    (False, False, False, "skipped", 0),  # 3.9/3.10: no max_tasks_per_child
-    (True, True, False, "hung", 2),
-    (True, True, False, "failed", 2),
-    (False, False, False, "hung", 2),
-    (True, False, True, "skipped", 1),  # BACKPORT_GH115634=0
-    (True, False, True, "hung", 1),  # ... with --compare
-    (True, False, False, "passed", 1),  # late 3.13.x whose patch failed: fix 1 alone
-    (None, False, False, "passed", 1),  # an unrecognised stdlib
-    (None, False, False, "hung", 1),
-])
+@pytest.mark.parametrize(
+    ("affected", "applied", "disabled", "outcome", "code"),
+    [
+        (False, False, False, "passed", 0),  # fixed natively
+        (True, True, False, "passed", 0),  # patched
+        (False, False, True, "passed", 0),  # fixed natively, the kill switch changes nothing
+        (False, False, False, "skipped", 0),  # 3.9/3.10: no max_tasks_per_child
+        (True, True, False, "hung", 2),
+        (True, True, False, "failed", 2),
+        (False, False, False, "hung", 2),
+        (True, False, True, "skipped", 1),  # BACKPORT_GH115634=0
+        (True, False, True, "hung", 1),  # ... with --compare
+        (True, False, False, "passed", 1),  # late 3.13.x whose patch failed: fix 1 alone
+        (None, False, False, "passed", 1),  # an unrecognised stdlib
+        (None, False, False, "hung", 1),
+    ],
+)
 def test_exit_codes(affected, applied, disabled, outcome, code):
     got, verdict = _doctor.decide(_report(affected, applied, disabled=disabled), _run(outcome))
     assert got == code, verdict
@@ -258,14 +296,31 @@ def test_import_only_activation_is_named_in_the_verdict():
 
 # --- which live runs, started how -------------------------------------------------------------
 
-def _planned(affected, applied, sources, disabled=False, compare=False, gh115634="patched",
-             shape=_detect.PRE_FIX):
-    report = {"affected": affected, "applied": applied, "shape": shape,
-              "fixes": {"gh-115634": gh115634},
-              "activation": {"sources": sources, "disabled_by_env": disabled,
-                             "automatic": "startup hook" in sources or "sitecustomize" in sources}}
-    return [(spec["role"], spec["import_package"], bool(spec["skip"]), spec["env_changes"])
-            for spec in _doctor.plan(report, 60, compare, 20)]
+
+def _planned(
+    affected,
+    applied,
+    sources,
+    disabled=False,
+    compare=False,
+    gh115634="patched",
+    shape=_detect.PRE_FIX,
+):
+    report = {
+        "affected": affected,
+        "applied": applied,
+        "shape": shape,
+        "fixes": {"gh-115634": gh115634},
+        "activation": {
+            "sources": sources,
+            "disabled_by_env": disabled,
+            "automatic": "startup hook" in sources or "sitecustomize" in sources,
+        },
+    }
+    return [
+        (spec["role"], spec["import_package"], bool(spec["skip"]), spec["env_changes"])
+        for spec in _doctor.plan(report, 60, compare, 20)
+    ]
 
 
 def test_plan_runs_the_users_own_way():
@@ -273,30 +328,40 @@ def test_plan_runs_the_users_own_way():
     # The start-up hook: the child imports nothing of ours, like the user's programs.
     assert _planned(True, True, ["startup hook", "import"]) == [("main", False, False, None)]
     assert _planned(True, True, ["sitecustomize"], compare=True) == [
-        ("main", False, False, None), ("compare", False, False, off)]
+        ("main", False, False, None),
+        ("compare", False, False, off),
+    ]
     # Activated by import only: the child imports the package, as such programs must.
     assert _planned(True, True, ["import"]) == [("main", True, False, None)]
     # Disabled on a fixed stdlib: the stock pool, no import.
-    assert _planned(False, False, [], disabled=True, gh115634="native",
-                    shape=_detect.UPSTREAM) == [("main", False, False, None)]
+    assert _planned(False, False, [], disabled=True, gh115634="native", shape=_detect.UPSTREAM) == [
+        ("main", False, False, None)
+    ]
     # Disabled where it hangs: skipped, unless --compare, which also runs it with the fix on.
     assert _planned(True, False, [], disabled=True, gh115634="missing") == [
-        ("main", False, True, None)]
+        ("main", False, True, None)
+    ]
     assert _planned(True, False, [], disabled=True, gh115634="missing", compare=True) == [
-        ("main", False, False, None), ("compare", True, False, on)]
+        ("main", False, False, None),
+        ("compare", True, False, on),
+    ]
     # Disabled on late 3.13 (fix 1 native): the stock reproducer completes, so it runs.
     assert _planned(True, False, [], disabled=True, gh115634="native") == [
-        ("main", False, False, None)]
+        ("main", False, False, None)
+    ]
     # 3.9 / 3.10: nothing to run.
-    assert _planned(False, False, ["startup hook"], gh115634="not applicable",
-                    shape=_detect.NO_RECYCLING) == [("main", False, True, None)]
+    assert _planned(
+        False, False, ["startup hook"], gh115634="not applicable", shape=_detect.NO_RECYCLING
+    ) == [("main", False, True, None)]
 
 
 # --- the child's own deadline: no worker outlives the live check ------------------------------
 
 # Stands in for a platform without process groups: the doctor is run with os.killpg deleted.
-NO_KILLPG = ("import os, sys; del os.killpg; "
-             "from backport_gh115634._doctor import main; sys.exit(main(sys.argv[1:]))")
+NO_KILLPG = (
+    "import os, sys; del os.killpg; "
+    "from backport_gh115634._doctor import main; sys.exit(main(sys.argv[1:]))"
+)
 # A sitecustomize that makes every pool task hang in its worker (operator.mul, which the
 # reproducer submits, never returns there), so the live check is stopped with a worker alive.
 STUCK_TASKS = """\
@@ -358,9 +423,15 @@ def test_no_process_outlives_a_hung_live_check_without_killpg(hang, shipped_dete
     env = child_env(overlay, enabled=enabled, extra=dict([marker]))
     # Its own session, so that whatever is left can be cleaned up; the doctor (without killpg)
     # starts its child in this same group, so leftovers are looked for before the group is killed.
-    proc = subprocess.Popen([sys.executable, "-c", NO_KILLPG] + args, env=env, cwd=str(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", NO_KILLPG] + args,
+        env=env,
+        cwd=str(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = proc.communicate(timeout=180)
     except subprocess.TimeoutExpired:
@@ -386,8 +457,9 @@ def test_no_process_outlives_a_hung_live_check_without_killpg(hang, shipped_dete
     report = json.loads(stdout)
     live = report["live_check"]
     assert live["outcome"] == "hung", live
-    assert re.match(r"\d+ of 10 results, then nothing: stopped at the 3s deadline$",
-                    live["detail"]), live
+    assert re.match(
+        r"\d+ of 10 results, then nothing: stopped at the 3s deadline$", live["detail"]
+    ), live
     assert live["seconds"] >= 3, live
     if hang == "stock":
         assert proc.returncode == _doctor.EXIT_AFFECTED, report["verdict"]
@@ -431,9 +503,15 @@ class _Resizing(dict):
 
 def watchdog(modules=None):
     """The child's watchdog functions, in a namespace of their own (sys.modules as given)."""
-    namespace = {"json": json, "os": os, "threading": __import__("threading"), "time": time,
-                 "sys": types.SimpleNamespace(modules=modules or {}), "started": time.monotonic(),
-                 "say": lambda **fields: None}
+    namespace = {
+        "json": json,
+        "os": os,
+        "threading": __import__("threading"),
+        "time": time,
+        "sys": types.SimpleNamespace(modules=modules or {}),
+        "started": time.monotonic(),
+        "say": lambda **fields: None,
+    }
     exec(_doctor._WATCHDOG, namespace)
     return namespace
 
@@ -489,8 +567,11 @@ def test_watchdog_kills_the_workers_at_its_deadline(ending, tmp_path):
     script.write_text(_WATCHDOG_CHILD)
     done = run([str(script), _doctor._WATCHDOG, "0.5", ending], child_env(), deadline=60)
     assert not done.timed_out, done.describe()
-    events = [json.loads(line[len("EVENT "):]) for line in done.stdout.splitlines()
-              if line.startswith("EVENT ")]
+    events = [
+        json.loads(line[len("EVENT ") :])
+        for line in done.stdout.splitlines()
+        if line.startswith("EVENT ")
+    ]
     pid = events[0]["pid"]
     if ending == "finish":  # finished before the deadline: the watchdog leaves it alone
         assert done.returncode == 0, done.describe()

@@ -10,6 +10,7 @@ BACKPORT_FAULT_FIRST_SEED moves the window of seeds, BACKPORT_FAULT_JOBS sets th
 On an upstream-fixed stdlib the shim does nothing, so the "shipped" runs there hold upstream
 CPython to the same invariants; the "prefix-overlay" runs test the shim on its pre-fix shape.
 """
+
 import os
 import sys
 
@@ -18,16 +19,19 @@ import pytest
 from childproc import PACKAGE_ROOT
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "faults"))
-import seed_run  # noqa: E402
+import seed_run
 
 CI_RUNS = 40
 RUNS = int(os.environ.get("BACKPORT_FAULT_RUNS", str(CI_RUNS)))
 FIRST_SEED = int(os.environ.get("BACKPORT_FAULT_FIRST_SEED", "0"))
 JOBS = int(os.environ.get("BACKPORT_FAULT_JOBS", "2"))
 
-SEEDS = [pytest.param(FIRST_SEED + n, id=str(FIRST_SEED + n),
-                      marks=[pytest.mark.slow] if n >= CI_RUNS else [])
-         for n in range(RUNS)]
+SEEDS = [
+    pytest.param(
+        FIRST_SEED + n, id=str(FIRST_SEED + n), marks=[pytest.mark.slow] if n >= CI_RUNS else []
+    )
+    for n in range(RUNS)
+]
 
 
 @pytest.fixture(scope="session")

@@ -4,32 +4,47 @@ Synthetic verdicts, no pool: the forms of 3.11's submit() / terminate_broken() r
 tests/faults/stock_submit_race.py reproduces on stock CPython 3.11.7 and PyPy 3.11, against
 near misses that must still fail a run.
 """
+
 import os
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "faults"))
-import fault_run  # noqa: E402
+import fault_run
+
 
 def plan():
-    return {"faults": {"sigkill_worker": {"at": 2, "delay": 0.0, "victim": 1}},
-            "task_actions": ["ok", "victim", "ok", "ok"]}
+    return {
+        "faults": {"sigkill_worker": {"at": 2, "delay": 0.0, "victim": 1}},
+        "task_actions": ["ok", "victim", "ok", "ok"],
+    }
 
 
-def verdict(python="PyPy 3.11.17", pending=(3,), submitted_as_broke=(3,), manager_alive=False,
-            applied=False):
-    outcomes = {0: ["ok", fault_run.expected_value(0)],
-                1: ["error", "BrokenProcessPool", "A child process terminated abruptly"],
-                2: ["error", "BrokenProcessPool", "A process in the process pool was"],
-                3: ["error", "BrokenProcessPool", "A process in the process pool was"]}
+def verdict(
+    python="PyPy 3.11.17", pending=(3,), submitted_as_broke=(3,), manager_alive=False, applied=False
+):
+    outcomes = {
+        0: ["ok", fault_run.expected_value(0)],
+        1: ["error", "BrokenProcessPool", "A child process terminated abruptly"],
+        2: ["error", "BrokenProcessPool", "A process in the process pool was"],
+        3: ["error", "BrokenProcessPool", "A process in the process pool was"],
+    }
     for index in pending:
         outcomes[index] = ["pending"]
-    return {"status": {"python": python, "applied": applied}, "faults_fired": ["sigkill_worker"],
-            "outcomes": outcomes, "submit_errors": [], "submitted_as_broke": list(
-                submitted_as_broke), "manager_alive": manager_alive, "children_alive": [],
-            "thread_errors": [], "thread_tracebacks": [], "unraisable": [],
-            "interventions": {"rescue": 0}}
+    return {
+        "status": {"python": python, "applied": applied},
+        "faults_fired": ["sigkill_worker"],
+        "outcomes": outcomes,
+        "submit_errors": [],
+        "submitted_as_broke": list(submitted_as_broke),
+        "manager_alive": manager_alive,
+        "children_alive": [],
+        "thread_errors": [],
+        "thread_tracebacks": [],
+        "unraisable": [],
+        "interventions": {"rescue": 0},
+    }
 
 
 @pytest.mark.parametrize("python", ["PyPy 3.11.17", "CPython 3.11.7"])
@@ -38,7 +53,8 @@ def test_a_future_submitted_as_the_pool_broke_is_excused_on_311(python):
     assert fault_run.violations(plan(), judged) == []
     assert judged["stock_bug_forms"] == [fault_run.STRANDED_FORM]
     assert judged["known_stock_bugs"] == [
-        "3.11 terminate_broken() races with submit() (no shutdown lock)"]
+        "3.11 terminate_broken() races with submit() (no shutdown lock)"
+    ]
 
 
 def test_the_same_verdict_fails_where_the_shim_patched_the_break_path():

@@ -2,6 +2,7 @@
 threads, reloads and odd configurations: one test per defect of issue 17, each a scenario of
 scenarios/machinery.py in its own child process under a hard deadline, against the stdlib as
 shipped and (on 3.14+) its pre-fix overlay."""
+
 import json
 import os
 
@@ -19,7 +20,7 @@ def scenario(name, overlay, deadline=120):
     done = run(["-S", SCRIPT, name], child_env(overlay, enabled=True), deadline=deadline)
     lines = [line for line in done.stdout.splitlines() if line.startswith(PREFIX)]
     assert lines and not done.timed_out, done.describe()
-    result = json.loads(lines[-1][len(PREFIX):])
+    result = json.loads(lines[-1][len(PREFIX) :])
     result["stderr"] = done.stderr
     return result
 
@@ -126,8 +127,9 @@ def test_a_successful_apply_clears_the_last_apply_error(stdlib, expected):
     assert result["succeeded"]["error"] is None, result
 
 
-def test_an_explicit_import_after_the_hook_is_recorded_and_warns_at_its_line(stdlib,
-                                                                             shipped_detection):
+def test_an_explicit_import_after_the_hook_is_recorded_and_warns_at_its_line(
+    stdlib, shipped_detection
+):
     if shipped_detection.shape == detect.NO_RECYCLING and not stdlib:
         pytest.skip("before 3.11 every stdlib shape is a silent no-op")
     result = scenario("import_after_hook", stdlib)

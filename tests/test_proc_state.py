@@ -1,4 +1,5 @@
 """The fault suite's /proc evidence (tests/faults/proc_state.py): what it reads for a stuck run."""
+
 import os
 import platform
 import subprocess
@@ -8,7 +9,7 @@ import threading
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "faults"))
-import proc_state  # noqa: E402
+import proc_state
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
 
@@ -39,13 +40,16 @@ def test_a_child_shows_its_command_line_signal_mask_and_threads():
         state = {}
         for _ in range(500):  # until it has exec'd and started (at most 5 s)
             state = proc_state.process_state(child.pid)
-            if "time.sleep" in state["cmdline"] and state["status"].get("State", "").startswith("S"):
+            if "time.sleep" in state["cmdline"] and state["status"].get("State", "").startswith(
+                "S"
+            ):
                 break
             threading.Event().wait(0.01)
         assert "time.sleep(30)" in state["cmdline"]
         assert set(state["status"]) >= {"State", "SigBlk", "Threads"}
-        assert state["threads"] and all(set(t) == {"state", "wchan", "syscall"}
-                                        for t in state["threads"].values())
+        assert state["threads"] and all(
+            set(t) == {"state", "wchan", "syscall"} for t in state["threads"].values()
+        )
         assert child.pid in proc_state.live_descendants(exclude=())
     finally:
         child.kill()
@@ -72,7 +76,8 @@ class StuckManager(threading.Thread):
 class Shim:
     def status(self):
         class Status:
-            interventions = {}
+            interventions: "dict[str, int]" = {}  # noqa: RUF012 - a stand-in, never mutated
+
         return Status()
 
 
@@ -89,16 +94,33 @@ def test_a_run_whose_manager_is_stuck_records_what_the_kernel_says(monkeypatch):
             if "time.sleep" in proc_state.process_state(child.pid)["cmdline"]:  # not yet its own
                 break
             threading.Event().wait(0.01)
-        plan = {"seed": 0, "faults": {}, "start_method": "spawn", "workers": 1, "tasks": 0,
-                "max_tasks_per_child": 1, "task_actions": [], "durations": []}
+        plan = {
+            "seed": 0,
+            "faults": {},
+            "start_method": "spawn",
+            "workers": 1,
+            "tasks": 0,
+            "max_tasks_per_child": 1,
+            "task_actions": [],
+            "durations": [],
+        }
         monkeypatch.setattr(fault_run.fault_plan, "describe", lambda plan: "synthetic")
         run = fault_run.FaultRun(plan, Shim(), fault_run.Errors())
         run.manager_thread = manager
         # The evidence step waits up to 10 s for children to exit: let that time pass at once.
         clock = iter(range(0, 10**6, 5))
-        monkeypatch.setattr(fault_run, "time", type("Clock", (), {
-            "monotonic": staticmethod(lambda: next(clock)),
-            "sleep": staticmethod(lambda seconds: None)}))
+        monkeypatch.setattr(
+            fault_run,
+            "time",
+            type(
+                "Clock",
+                (),
+                {
+                    "monotonic": staticmethod(lambda: next(clock)),
+                    "sleep": staticmethod(lambda seconds: None),
+                },
+            ),
+        )
         monkeypatch.setattr(fault_run, "live_descendants", lambda exclude: [child.pid])
         run._collect_evidence()
         verdict = run.verdict

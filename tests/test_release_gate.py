@@ -5,10 +5,10 @@ shipped the fix (no alarm, nothing patched, the doctor exits 0).
 The .pth line is exec'd here as the wheel ships it, past its `import os, sys;`, with stand-in
 `sys`, `os` and `__import__`, so every row of the table is tried on every interpreter.
 """
+
 import json
 import os
 import shutil
-import sys
 import types
 
 import pytest
@@ -79,7 +79,7 @@ def exec_pth(version, env):
     for line in pth_lines():
         assert line.startswith("import "), line  # site execs only lines starting so
         assert line.startswith(prefix), line
-        exec(line[len(prefix):], {"os": fake_os, "sys": fake_sys, "__import__": fake_import})
+        exec(line[len(prefix) :], {"os": fake_os, "sys": fake_sys, "__import__": fake_import})
     return calls, imported
 
 
@@ -87,7 +87,9 @@ def test_the_pth_is_one_import_line():
     assert len(pth_lines()) == 1
 
 
-@pytest.mark.parametrize("version, may_need", ROWS, ids=[".".join(map(str, v)) for v, _ in ROWS])
+@pytest.mark.parametrize(
+    ("version", "may_need"), ROWS, ids=[".".join(map(str, v)) for v, _ in ROWS]
+)
 def test_pth_gate_matches_detect(version, may_need):
     assert _detect.release_may_be_affected(version) is may_need
     assert _detect.release_has_fix(version) is (not may_need and version[:2] >= (3, 11))
@@ -97,10 +99,18 @@ def test_pth_gate_matches_detect(version, may_need):
     assert ("backport_gh115634_startup" in imported) is may_need
 
 
-@pytest.mark.parametrize("value, goes", [("1", True), (" 1 ", True), ("0", None),
-                                         ("", None), ("yes", None)])
-@pytest.mark.parametrize("version", [(3, 12, 1, "final", 0), (3, 15, 2, "final", 0),
-                                     (3, 16, 0, "final", 0), (3, 10, 13, "final", 0)])
+@pytest.mark.parametrize(
+    ("value", "goes"), [("1", True), (" 1 ", True), ("0", None), ("", None), ("yes", None)]
+)
+@pytest.mark.parametrize(
+    "version",
+    [
+        (3, 12, 1, "final", 0),
+        (3, 15, 2, "final", 0),
+        (3, 16, 0, "final", 0),
+        (3, 10, 13, "final", 0),
+    ],
+)
 def test_pth_opt_in(version, value, goes):
     # Only an explicit 1 opens the gate on every release; anything else keeps the default
     # (affected releases still import the start-up module, which records "0" or a bad value).
@@ -110,6 +120,7 @@ def test_pth_opt_in(version, value, goes):
 
 
 # --- a future stdlib shape on a release that shipped the fix ----------------------------------
+
 
 def _refactored(process):
     """A stand-in module: the real classes, with the manager's _replace_dead_worker renamed (or,
@@ -121,8 +132,9 @@ def _refactored(process):
     return module
 
 
-@pytest.mark.parametrize("version", [(3, 14, 7, "final", 0), (3, 15, 2, "final", 0),
-                                     (3, 16, 0, "final", 0)])
+@pytest.mark.parametrize(
+    "version", [(3, 14, 7, "final", 0), (3, 15, 2, "final", 0), (3, 16, 0, "final", 0)]
+)
 def test_unrecognised_shape_on_a_fixed_release_is_fixed(version):
     import concurrent.futures.process as process
 
@@ -153,13 +165,17 @@ def refactored_stdlib(tmp_path_factory):
         pytest.skip("needs an upstream-fixed stdlib (3.14.7+, 3.15)")
     out = tmp_path_factory.mktemp("refactored")
     target = out / "concurrent"
-    shutil.copytree(os.path.dirname(concurrent.__file__), str(target),
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        os.path.dirname(concurrent.__file__),
+        str(target),
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     path = target / "futures" / "process.py"
     source = path.read_text(encoding="utf-8")
     assert "_replace_dead_worker" in source
-    path.write_text(source.replace("_replace_dead_worker", "_replace_retired_worker"),
-                    encoding="utf-8")
+    path.write_text(
+        source.replace("_replace_dead_worker", "_replace_retired_worker"), encoding="utf-8"
+    )
     return str(out)
 
 
@@ -170,17 +186,21 @@ def test_refactored_fixed_stdlib_no_warning_nothing_patched(refactored_stdlib):
         "import backport_gh115634, concurrent.futures.process as p\n"
         "assert '_replace_retired_worker' in vars(p._ExecutorManagerThread)\n"
         "s = backport_gh115634.status()\n"
-        "print(json.dumps([s.affected, s.applied, s.shape, s.reason, dict(s.fixes)]))\n")
+        "print(json.dumps([s.affected, s.applied, s.shape, s.reason, dict(s.fixes)]))\n"
+    )
     done = run(["-c", code], child_env(refactored_stdlib, enabled=True), deadline=60)
     assert done.returncode == 0 and done.stderr == "", done.describe()
-    affected, applied, shape, reason, fixes = json.loads(done.stdout)
+    affected, applied, shape, reason, _fixes = json.loads(done.stdout)
     assert (affected, applied, shape) == (False, False, _detect.FIXED_RELEASE), reason
     assert "was released with the fix" in reason and "does not recognise" in reason
 
 
 def test_refactored_fixed_stdlib_doctor_exits_0(refactored_stdlib):
-    done = run(["-m", "backport_gh115634", "--json"], child_env(refactored_stdlib, enabled=True),
-               deadline=180)
+    done = run(
+        ["-m", "backport_gh115634", "--json"],
+        child_env(refactored_stdlib, enabled=True),
+        deadline=180,
+    )
     assert not done.timed_out, done.describe()
     report = json.loads(done.stdout)
     assert done.returncode == 0, done.describe()

@@ -7,6 +7,7 @@ on the stock code, either after revert() ("reverted") or never patched (BACKPORT
 no apply(): "stock"); then the scenario calls apply() in the same process. On a stdlib that has
 the fix a scenario's pool never hangs, and the same assertions check that it simply completes.
 """
+
 import pytest
 
 from childproc import run_scenario
@@ -45,8 +46,7 @@ def assert_logged(result):
         counts[fix] = counts.get(fix, 0) + 1
         assert "ProcessPoolExecutor" in message, message
     assert counts == {fix: n for fix, n in result["interventions"].items() if n}, result["log"]
-    assert routine_levels[:1] in ([], ["INFO"]) and "INFO" not in routine_levels[1:], \
-        result["log"]
+    assert routine_levels[:1] in ([], ["INFO"]) and "INFO" not in routine_levels[1:], result["log"]
 
 
 def only(interventions, **expected):
@@ -78,8 +78,9 @@ def test_apply_resumes_a_stuck_pool(stdlib, start_method, mode):
 
 
 def test_apply_resumes_several_stuck_pools(stdlib, start_method):
-    result = run_scenario("rescue_several", start_method, shim=False, overlay=stdlib,
-                          mode="reverted")
+    result = run_scenario(
+        "rescue_several", start_method, shim=False, overlay=stdlib, mode="reverted"
+    )
     assert_resumed(result)
     assert result["futures"] == result["expected"]
     if stranded_by_stock(result):
@@ -92,8 +93,9 @@ def test_apply_resumes_several_stuck_pools(stdlib, start_method):
 
 
 def test_apply_fails_the_work_of_a_stuck_pool_that_was_dropped(stdlib, start_method):
-    result = run_scenario("rescue_dropped", start_method, shim=False, overlay=stdlib,
-                          mode="reverted")
+    result = run_scenario(
+        "rescue_dropped", start_method, shim=False, overlay=stdlib, mode="reverted"
+    )
     assert_resumed(result)
     assert result["collected"] is True
     assert result["manager_thread_alive"] is False, result
@@ -109,8 +111,9 @@ def test_apply_fails_the_work_of_a_stuck_pool_that_was_dropped(stdlib, start_met
 
 def test_apply_resumes_a_pool_stranded_after_shutdown_without_wait(stdlib, start_method):
     # gh-119592: late 3.13's stock code (gh-115634 fixed) strands this one too.
-    result = run_scenario("rescue_shutdown_nowait", start_method, shim=False, overlay=stdlib,
-                          mode="reverted")
+    result = run_scenario(
+        "rescue_shutdown_nowait", start_method, shim=False, overlay=stdlib, mode="reverted"
+    )
     assert_resumed(result)
     assert result["futures"] == result["expected"]
     if stranded_by_stock(result, "gh-119592"):
@@ -125,8 +128,9 @@ def test_apply_resumes_a_pool_stranded_after_shutdown_without_wait(stdlib, start
 def test_apply_racing_the_managers_own_wake_ups_leaves_no_pool_stranded(stdlib, start_method):
     # revert()/apply() from a thread while tasks complete and more are submitted; whatever the
     # reverted windows stranded, the last apply() resumes.
-    result = run_scenario("rescue_racing", start_method, shim=False, overlay=stdlib,
-                          mode="reverted")
+    result = run_scenario(
+        "rescue_racing", start_method, shim=False, overlay=stdlib, mode="reverted"
+    )
     assert result["racer_alive"] is False
     # Not a stuck pool woken once: the tail of the work still recycles a worker every 2 tasks,
     # which under spawn takes seconds. Not hung is the point.

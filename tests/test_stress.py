@@ -1,6 +1,7 @@
 """Our own state under threads: the start-up hook's one-shot firing, apply() / revert() /
 status() racing pools that recycle workers. Meaningful on a free-threaded build (no GIL), run on
 every interpreter; each run is a child process under a hard deadline (scenarios/stress.py)."""
+
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ def stress(args, overlay=None, deadline=180):
     done = run(["-S", SCRIPT] + args, child_env(overlay, enabled=True), deadline=deadline)
     lines = [line for line in done.stdout.splitlines() if line.startswith(PREFIX)]
     assert lines and not done.timed_out and done.returncode == 0, done.describe()
-    result = json.loads(lines[-1][len(PREFIX):])
+    result = json.loads(lines[-1][len(PREFIX) :])
     # Nothing of ours may turn the GIL back on (a free-threaded build re-enables it for an
     # extension module that does not declare support; we ship none, and must stay so).
     assert result["gil_at_end"] == result["gil_at_start"], result

@@ -3,6 +3,7 @@ _spawn_process starts every worker, replacements included, and their own workaro
 gh-115634 (overriding _adjust_process_count) still resolve every future with never more than
 max_workers processes. Each scenario (scenarios/subclass.py) in a child under a hard deadline,
 with the shim and on the stock stdlib, as shipped and (3.14+) as its pre-fix overlay."""
+
 import json
 import os
 
@@ -23,7 +24,7 @@ def scenario(name, mode, overlay):
     done = run(["-S", SCRIPT, name, mode], child_env(overlay), deadline=150)
     lines = [line for line in done.stdout.splitlines() if line.startswith(PREFIX)]
     assert lines and not done.timed_out, done.describe()
-    return json.loads(lines[-1][len(PREFIX):])
+    return json.loads(lines[-1][len(PREFIX) :])
 
 
 @pytest.mark.parametrize("mode", ["shim", "stock"])

@@ -9,6 +9,7 @@ as their main module, and under forkserver the fork server preloads it. Importin
 here would load concurrent.futures.process (and fire the shim's import hook) once in the fork
 server instead of in every worker, hiding exactly the per-worker cost this measures.
 """
+
 import json
 import sys
 import time

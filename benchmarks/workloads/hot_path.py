@@ -12,6 +12,7 @@ without max_tasks_per_child has all its workers started (untimed) and runs TASKS
 The shim sits on the manager thread's wait and on submit()'s process-count check, so these are
 the paths a cost would show on.
 """
+
 import json
 import sys
 import time
@@ -59,9 +60,17 @@ def main(tasks, reps, chunksize, workers, method):
                 samples[mode][state].append(time.perf_counter() - started)
                 executor.shutdown(wait=True)
     shim.revert()
-    print("BENCH-RESULT: " + json.dumps({
-        "samples": samples, "patched": patched_status.applied, "shape": patched_status.shape,
-        "python": patched_status.python}))
+    print(
+        "BENCH-RESULT: "
+        + json.dumps(
+            {
+                "samples": samples,
+                "patched": patched_status.applied,
+                "shape": patched_status.shape,
+                "python": patched_status.python,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -2,11 +2,15 @@
 
 Shared by recycle.py and replacement.py, which run as the main module of a child process.
 """
+
 import multiprocessing
 
 # The module each contender's workers import to run their first task: what --preload loads.
-PRELOAD = {"executor": "concurrent.futures.process", "mp-pool": "multiprocessing.pool",
-           "pebble": "pebble"}
+PRELOAD = {
+    "executor": "concurrent.futures.process",
+    "mp-pool": "multiprocessing.pool",
+    "pebble": "pebble",
+}
 
 
 def prepared_context(method, argv, contender, warm_target):

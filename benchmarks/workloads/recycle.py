@@ -18,6 +18,7 @@ are forked with it loaded instead of importing it each (see BENCHMARKS.md, recyc
 Nothing but the stdlib basics is imported at module level: workers import this file as their
 main module, and the fork server preloads it.
 """
+
 import json
 import operator
 import sys
@@ -32,8 +33,9 @@ def run_share(count):
 def executor_run(context, workers, per_child, tasks):
     import concurrent.futures
 
-    executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                                      max_tasks_per_child=per_child)
+    executor = concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=context, max_tasks_per_child=per_child
+    )
     futures = [executor.submit(operator.mul, i, 2) for i in range(tasks)]
     for future in futures:
         future.result(timeout=600)
@@ -79,8 +81,7 @@ def bare_run(context, workers, per_child, tasks):
     return len(shares)
 
 
-RUNS = {"executor": executor_run, "mp-pool": mp_pool_run, "pebble": pebble_run,
-        "bare": bare_run}
+RUNS = {"executor": executor_run, "mp-pool": mp_pool_run, "pebble": pebble_run, "bare": bare_run}
 
 
 def main(argv):

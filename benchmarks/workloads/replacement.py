@@ -24,6 +24,7 @@ start = target start - the parent's start() call.
 Times are time.monotonic() (CLOCK_MONOTONIC, one clock for every process on the machine). One
 untimed process first starts the fork server.
 """
+
 import json
 import os
 import sys
@@ -45,8 +46,7 @@ def stamp_to_file(path):
 def executor_gaps(context, recycles):
     import concurrent.futures
 
-    executor = concurrent.futures.ProcessPoolExecutor(1, mp_context=context,
-                                                      max_tasks_per_child=1)
+    executor = concurrent.futures.ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=1)
     received = {}
 
     def on_done(future, index):
@@ -79,8 +79,7 @@ def mp_pool_gaps(context, recycles):
         received[stamped[0]] = time.monotonic()
 
     pool = context.Pool(1, maxtasksperchild=1)
-    results = [pool.apply_async(stamp, (index,), callback=on_done)
-               for index in range(recycles + 1)]
+    results = [pool.apply_async(stamp, (index,), callback=on_done) for index in range(recycles + 1)]
     stamps = [result.get(timeout=600) for result in results]
     pool.close()
     pool.join()

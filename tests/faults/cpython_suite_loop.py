@@ -15,6 +15,7 @@ A test case that fails in some runs of a mode and passes in others is a flake of
 run of ``python -m test`` is a child in its own session under a deadline, killed with its whole
 process group when it overruns; its output is kept in --log-dir.
 """
+
 import argparse
 import collections
 import os
@@ -30,11 +31,14 @@ CHECKOUT = os.path.dirname(os.path.dirname(HERE))
 if os.path.dirname(HERE) not in sys.path:
     sys.path.append(os.path.dirname(HERE))  # tests/, for procgroup
 from procgroup import run_in_group  # noqa: E402
-DEFAULT_TESTS = ["test_concurrent_futures.test_process_pool",
-                 "test_concurrent_futures.test_shutdown",
-                 "test_concurrent_futures.test_deadlock",
-                 "test_concurrent_futures.test_init"]
-SITECUSTOMIZE = '''\
+
+DEFAULT_TESTS = [
+    "test_concurrent_futures.test_process_pool",
+    "test_concurrent_futures.test_shutdown",
+    "test_concurrent_futures.test_deadlock",
+    "test_concurrent_futures.test_init",
+]
+SITECUSTOMIZE = """\
 # Written by cpython_suite_loop.py: activate backport_gh115634 as an installed copy would.
 import os
 import sys
@@ -58,12 +62,18 @@ def _chain():
 
 
 _chain()
-'''
+"""
 # unittest's report of one failed case: "FAIL: test_x (module.Class.test_x)"
 CASE = re.compile(r"^(FAIL|ERROR|UNEXPECTED SUCCESS): (\S+) \(([^)]*)\)", re.M)
 RESULT = re.compile(r"^== Tests result: (.+?) ==", re.M)
-_SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONWARNINGS", "BACKPORT_GH115634",
-             "PYTHONDONTWRITEBYTECODE")
+_SCRUBBED = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONWARNINGS",
+    "BACKPORT_GH115634",
+    "PYTHONDONTWRITEBYTECODE",
+)
 
 
 def env_for(mode, shim_dir, overlay):
@@ -83,10 +93,13 @@ def probe(python, mode, shim_dir, overlay):
         # Only to ask status(): importing the package with activation off changes nothing.
         env["PYTHONPATH"] = os.pathsep.join(p for p in (overlay, CHECKOUT) if p)
         env["BACKPORT_GH115634"] = "0"
-    code = ("import concurrent.futures.process, backport_gh115634 as b; s = b.status(); "
-            "print('applied=%s shape=%s activation=%s' % (s.applied, s.shape, s.activation))")
-    done = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=120)
+    code = (
+        "import concurrent.futures.process, backport_gh115634 as b; s = b.status(); "
+        "print('applied=%s shape=%s activation=%s' % (s.applied, s.shape, s.activation))"
+    )
+    done = subprocess.run(
+        [python, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     return (done.stdout or done.stderr).strip().splitlines()[-1]
 
 
@@ -96,16 +109,26 @@ def run_once(python, tests, match, mode, shim_dir, overlay, deadline, timeout, l
         args += ["-m", pattern]
     started = time.monotonic()
     with open(log_path, "w") as log:
-        returncode, _, _, timed_out = run_in_group(args, deadline,
-                                                   env=env_for(mode, shim_dir, overlay),
-                                                   stdout=log, stderr=subprocess.STDOUT)
+        returncode, _, _, timed_out = run_in_group(
+            args,
+            deadline,
+            env=env_for(mode, shim_dir, overlay),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     with open(log_path, errors="replace") as log:
         output = log.read()
     result = RESULT.findall(output)
     failed = sorted({"%s (%s)" % (name, where) for _, name, where in CASE.findall(output)})
-    return {"mode": mode, "seconds": time.monotonic() - started, "timed_out": timed_out,
-            "returncode": returncode, "result": result[-1] if result else "no result",
-            "failed": failed, "log": log_path}
+    return {
+        "mode": mode,
+        "seconds": time.monotonic() - started,
+        "timed_out": timed_out,
+        "returncode": returncode,
+        "result": result[-1] if result else "no result",
+        "failed": failed,
+        "log": log_path,
+    }
 
 
 def passed(run):
@@ -118,9 +141,18 @@ def summarize(runs, modes):
         ok = sum(passed(run) for run in mine)
         timed_out = sum(run["timed_out"] for run in mine)
         seconds = sorted(run["seconds"] for run in mine)
-        print("\n%s: %d runs, %d passed, %d failed (%d killed at the deadline); "
-              "median %.0fs per run" % (mode, len(mine), ok, len(mine) - ok, timed_out,
-                                        seconds[len(seconds) // 2] if seconds else 0))
+        print(
+            "\n%s: %d runs, %d passed, %d failed (%d killed at the deadline); "
+            "median %.0fs per run"
+            % (
+                mode,
+                len(mine),
+                ok,
+                len(mine) - ok,
+                timed_out,
+                seconds[len(seconds) // 2] if seconds else 0,
+            )
+        )
         results = collections.Counter(run["result"] for run in mine)
         print("  regrtest results: %s" % ", ".join("%s x%d" % item for item in results.items()))
         cases = collections.Counter(case for run in mine for case in run["failed"])
@@ -129,8 +161,10 @@ def summarize(runs, modes):
             print("  %-6s %d/%d  %s" % (kind, count, len(mine), case))
         for run in mine:
             if not passed(run) and not run["failed"]:
-                print("  run failed without a failed case (%s, exit %s): %s"
-                      % (run["result"], run["returncode"], run["log"]))
+                print(
+                    "  run failed without a failed case (%s, exit %s): %s"
+                    % (run["result"], run["returncode"], run["log"])
+                )
 
 
 def main(argv=None):
@@ -138,18 +172,32 @@ def main(argv=None):
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--runs", type=int, default=20, help="runs per mode (default 20)")
     parser.add_argument("--tests", nargs="+", default=DEFAULT_TESTS)
-    parser.add_argument("--match", action="append", default=[],
-                        help="regrtest -m pattern (repeatable), e.g. '*ProcessPool*'")
-    parser.add_argument("--modes", nargs="+", default=["shim", "stock"],
-                        choices=["shim", "stock"])
-    parser.add_argument("--prefix-overlay", action="store_true",
-                        help="run both modes on the pre-fix overlay of a 3.14/3.15 interpreter")
-    parser.add_argument("--shared-tools", default=os.environ.get("BACKPORT_SHARED_TOOLS") or
-                        os.path.join(os.path.dirname(CHECKOUT), "shared", "tools"))
-    parser.add_argument("--deadline", type=float, default=1800,
-                        help="hard deadline per run of python -m test, seconds")
-    parser.add_argument("--timeout", type=float, default=300,
-                        help="regrtest --timeout per test file, seconds")
+    parser.add_argument(
+        "--match",
+        action="append",
+        default=[],
+        help="regrtest -m pattern (repeatable), e.g. '*ProcessPool*'",
+    )
+    parser.add_argument("--modes", nargs="+", default=["shim", "stock"], choices=["shim", "stock"])
+    parser.add_argument(
+        "--prefix-overlay",
+        action="store_true",
+        help="run both modes on the pre-fix overlay of a 3.14/3.15 interpreter",
+    )
+    parser.add_argument(
+        "--shared-tools",
+        default=os.environ.get("BACKPORT_SHARED_TOOLS")
+        or os.path.join(os.path.dirname(CHECKOUT), "shared", "tools"),
+    )
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=1800,
+        help="hard deadline per run of python -m test, seconds",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=300, help="regrtest --timeout per test file, seconds"
+    )
     parser.add_argument("--log-dir")
     args = parser.parse_args(argv)
 
@@ -163,11 +211,23 @@ def main(argv=None):
     overlay = None
     if args.prefix_overlay:
         overlay = os.path.join(scratch, "overlay")
-        subprocess.run([sys.executable, os.path.join(args.shared_tools, "prefix-overlay.py"),
-                        "--python", args.python, "--out", overlay], check=True, timeout=120)
+        subprocess.run(
+            [
+                sys.executable,
+                os.path.join(args.shared_tools, "prefix-overlay.py"),
+                "--python",
+                args.python,
+                "--out",
+                overlay,
+            ],
+            check=True,
+            timeout=120,
+        )
 
-    print("CPython's process-pool tests, %d runs per mode, alternating: %s" % (
-        args.runs, " ".join(args.tests)))
+    print(
+        "CPython's process-pool tests, %d runs per mode, alternating: %s"
+        % (args.runs, " ".join(args.tests))
+    )
     print("interpreter: %s%s" % (args.python, ", pre-fix overlay" if overlay else ""))
     for mode in args.modes:
         print("  %-5s %s" % (mode, probe(args.python, mode, shim_dir, overlay)))
@@ -178,13 +238,30 @@ def main(argv=None):
         order = args.modes if number % 2 == 0 else list(reversed(args.modes))
         for mode in order:
             log_path = os.path.join(log_dir, "%s-%03d.log" % (mode, number))
-            run = run_once(args.python, args.tests, args.match, mode, shim_dir, overlay,
-                           args.deadline, args.timeout, log_path)
+            run = run_once(
+                args.python,
+                args.tests,
+                args.match,
+                mode,
+                shim_dir,
+                overlay,
+                args.deadline,
+                args.timeout,
+                log_path,
+            )
             runs.append(run)
-            print("run %d %-5s %-5s %4.0fs %s%s" % (
-                number + 1, mode, "pass" if passed(run) else "FAIL", run["seconds"],
-                run["result"], " [%s]" % ", ".join(run["failed"]) if run["failed"] else ""),
-                flush=True)
+            print(
+                "run %d %-5s %-5s %4.0fs %s%s"
+                % (
+                    number + 1,
+                    mode,
+                    "pass" if passed(run) else "FAIL",
+                    run["seconds"],
+                    run["result"],
+                    " [%s]" % ", ".join(run["failed"]) if run["failed"] else "",
+                ),
+                flush=True,
+            )
     summarize(runs, args.modes)
     if not args.log_dir:
         print("\n(logs kept in %s)" % log_dir)

@@ -5,23 +5,46 @@ terminate_workers()/kill_workers() depend on the interpreter: before 3.14 the pl
 shutdown(cancel_futures=True) and a SIGKILL of one worker in their place). Thread timing is not
 part of the plan, so a seed reproduces the workload and the faults, not the interleaving.
 """
+
 import random
 
 START_METHODS = ("spawn", "forkserver")
 
 # Faults that end the submitting phase: after one fires, nothing more is submitted.
-ENDING = ("shutdown_nowait", "shutdown_cancel", "drop_executor", "terminate_workers",
-          "kill_workers")
+ENDING = (
+    "shutdown_nowait",
+    "shutdown_cancel",
+    "drop_executor",
+    "terminate_workers",
+    "kill_workers",
+)
 # Faults fired from the main thread at a point in the submission sequence.
 TRIGGERED = ("sigkill_worker",) + ENDING
 # Faults after which BrokenProcessPool is a legitimate outcome for pending work.
-BREAKING = ("sigkill_task", "sigkill_worker", "initializer_raises", "spawn_fails",
-            "drop_executor", "terminate_workers", "kill_workers")
+BREAKING = (
+    "sigkill_task",
+    "sigkill_worker",
+    "initializer_raises",
+    "spawn_fails",
+    "drop_executor",
+    "terminate_workers",
+    "kill_workers",
+)
 # Faults after which CancelledError is a legitimate outcome.
 CANCELLING = ("shutdown_cancel", "terminate_workers", "kill_workers")
-CATALOG = ("task_raises", "sigkill_task", "sigkill_worker", "initializer_raises",
-           "spawn_fails", "shutdown_nowait", "shutdown_cancel", "drop_executor",
-           "terminate_workers", "kill_workers", "race")
+CATALOG = (
+    "task_raises",
+    "sigkill_task",
+    "sigkill_worker",
+    "initializer_raises",
+    "spawn_fails",
+    "shutdown_nowait",
+    "shutdown_cancel",
+    "drop_executor",
+    "terminate_workers",
+    "kill_workers",
+    "race",
+)
 
 # Delays before a triggered fault fires, in seconds: at once, while the first tasks run, or
 # while the pool is recycling workers.
@@ -40,8 +63,9 @@ def make_plan(seed, forced_shutdown_available, start_method=None):
     }
     count = rng.randint(1, 50)
     # Half the tasks return at once, the others take up to 5 ms.
-    plan["durations"] = [0.0 if rng.random() < 0.5 else round(rng.uniform(0, 0.005), 4)
-                         for _ in range(count)]
+    plan["durations"] = [
+        0.0 if rng.random() < 0.5 else round(rng.uniform(0, 0.005), 4) for _ in range(count)
+    ]
     fault_count = rng.choices((0, 1, 2, 3), weights=(1, 5, 3, 1))[0]
     chosen = rng.sample(CATALOG, fault_count)
     if not forced_shutdown_available:
@@ -77,10 +101,17 @@ def _parameters(name, rng, plan, count):
     if name == "race":
         # Threads that revert() and apply() again and again; reverted windows are kept short
         # so most worker exits still meet the fix.
-        return {"threads": rng.randint(1, 2), "stop_after": round(rng.uniform(0.0, 1.5), 3),
-                "reverted_max": 0.002, "applied_max": 0.02, "seed": rng.randrange(2 ** 32)}
-    parameters = {"at": rng.randint(0, count),
-                  "delay": round(rng.uniform(0, rng.choice(DELAY_SCALES)), 4)}
+        return {
+            "threads": rng.randint(1, 2),
+            "stop_after": round(rng.uniform(0.0, 1.5), 3),
+            "reverted_max": 0.002,
+            "applied_max": 0.02,
+            "seed": rng.randrange(2**32),
+        }
+    parameters = {
+        "at": rng.randint(0, count),
+        "delay": round(rng.uniform(0, rng.choice(DELAY_SCALES)), 4),
+    }
     if name == "sigkill_worker":
         # Killed from outside while it runs a task that waits to be killed: fired after that
         # task was submitted, so at >= 1. (A kill inside a queue operation is out of scope:
@@ -108,5 +139,9 @@ def _task_actions(faults, count):
 def describe(plan):
     """One line for logs: the workload and its faults."""
     return "%s, max_workers=%d, max_tasks_per_child=%d, %d tasks, faults: %s" % (
-        plan["start_method"], plan["max_workers"], plan["max_tasks_per_child"],
-        len(plan["durations"]), ", ".join(plan["faults"]) or "none")
+        plan["start_method"],
+        plan["max_workers"],
+        plan["max_tasks_per_child"],
+        len(plan["durations"]),
+        ", ".join(plan["faults"]) or "none",
+    )

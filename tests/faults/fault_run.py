@@ -30,6 +30,7 @@ never resolves its futures is killed and reported, and the parent's deadline is 
 Worker processes import this file as their main module: keep its top level free of side effects
 and of imports beyond the stdlib.
 """
+
 import concurrent.futures
 import errno
 import gc
@@ -50,7 +51,7 @@ import fault_plan
 from proc_state import live_descendants, process_state, thread_state
 
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
-import failing_start  # noqa: E402
+import failing_start
 
 VERDICT_PREFIX = "FAULT-VERDICT: "
 # The form of 3.11's terminate_broken() race that leaves a future unresolved (known_stock_bugs()).
@@ -96,8 +97,9 @@ def initializer(claim_dir, fail_at):
     number = 1
     while True:
         try:
-            os.close(os.open(os.path.join(claim_dir, str(number)),
-                             os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            os.close(
+                os.open(os.path.join(claim_dir, str(number)), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            )
             break
         except FileExistsError:
             number += 1
@@ -125,6 +127,7 @@ def _before_start():
 
 # --- bookkeeping ----------------------------------------------------------------------------
 
+
 class Errors:
     """Exceptions from other threads and unraisable ones, recorded instead of printed."""
 
@@ -138,14 +141,20 @@ class Errors:
         sys.unraisablehook = self._unraisable
 
     def _thread(self, args):
-        self.threads.append("%s in thread %s: %s" % (
-            args.exc_type.__name__, getattr(args.thread, "name", "?"), args.exc_value))
-        self.tracebacks.append("".join(traceback.format_exception(
-            args.exc_type, args.exc_value, args.exc_traceback))[-2500:])
+        self.threads.append(
+            "%s in thread %s: %s"
+            % (args.exc_type.__name__, getattr(args.thread, "name", "?"), args.exc_value)
+        )
+        self.tracebacks.append(
+            "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))[
+                -2500:
+            ]
+        )
 
     def _unraisable(self, args):
-        self.unraisable.append("%s: %s (%r)" % (
-            getattr(args.exc_type, "__name__", "?"), args.exc_value, args.object))
+        self.unraisable.append(
+            "%s: %s (%r)" % (getattr(args.exc_type, "__name__", "?"), args.exc_value, args.object)
+        )
 
 
 def call_with_timeout(function, timeout, tick=None):
@@ -174,15 +183,18 @@ def helper_pids():
     pids = []
     try:
         from multiprocessing import forkserver
+
         pids.append(getattr(forkserver._forkserver, "_forkserver_pid", None))
     except ImportError:
         pass
     from multiprocessing import resource_tracker
+
     pids.append(getattr(resource_tracker._resource_tracker, "_pid", None))
     return [pid for pid in pids if pid]
 
 
 # --- the apply/revert race ------------------------------------------------------------------
+
 
 class Racer:
     """Threads that revert() and apply() in a loop until stopped; apply() always comes last."""
@@ -193,9 +205,12 @@ class Racer:
         self.stop_event = threading.Event()
         self.errors = []
         self.toggles = 0
-        self.threads = [threading.Thread(target=self._loop, args=(parameters["seed"] + n,),
-                                         name="racer-%d" % n, daemon=True)
-                        for n in range(parameters["threads"])]
+        self.threads = [
+            threading.Thread(
+                target=self._loop, args=(parameters["seed"] + n,), name="racer-%d" % n, daemon=True
+            )
+            for n in range(parameters["threads"])
+        ]
 
     def start(self):
         for thread in self.threads:
@@ -231,6 +246,7 @@ class Racer:
 
 # --- the run --------------------------------------------------------------------------------
 
+
 class FaultRun:
     def __init__(self, plan, shim, errors):
         self.plan = plan
@@ -250,8 +266,11 @@ class FaultRun:
         self.submitting = True
         self.racer = None
         self.scratch = tempfile.mkdtemp(prefix="fault-run-")
-        self.verdict = {"seed": plan["seed"], "plan": fault_plan.describe(plan),
-                        "faults_planned": list(self.faults)}
+        self.verdict = {
+            "seed": plan["seed"],
+            "plan": fault_plan.describe(plan),
+            "faults_planned": list(self.faults),
+        }
 
     # building and feeding the pool
 
@@ -265,21 +284,27 @@ class FaultRun:
         return failing_start.failing_context(method)
 
     def _build(self):
-        kwargs = {"mp_context": self._context(),
-                  "max_tasks_per_child": self.plan["max_tasks_per_child"]}
+        kwargs = {
+            "mp_context": self._context(),
+            "max_tasks_per_child": self.plan["max_tasks_per_child"],
+        }
         if self.plan["use_initializer"]:
             claim_dir = os.path.join(self.scratch, "starts")
             os.mkdir(claim_dir)
             fail_at = self.faults.get("initializer_raises", {}).get("fail_at", 0)
             kwargs.update(initializer=initializer, initargs=(claim_dir, fail_at))
-        self.executor = concurrent.futures.ProcessPoolExecutor(self.plan["max_workers"],
-                                                               **kwargs)
+        self.executor = concurrent.futures.ProcessPoolExecutor(self.plan["max_workers"], **kwargs)
         self.executor_ref = weakref.ref(self.executor)
 
     def _submit(self, index):
         try:
-            future = self.executor.submit(task, index, self.plan["durations"][index],
-                                          self.plan["task_actions"][index], self.scratch)
+            future = self.executor.submit(
+                task,
+                index,
+                self.plan["durations"][index],
+                self.plan["task_actions"][index],
+                self.scratch,
+            )
         except Exception as exc:
             # Only the type and text are kept: the traceback would keep the executor alive.
             self.submit_errors.append([index, type(exc).__name__, str(exc)])
@@ -295,8 +320,11 @@ class FaultRun:
             self.manager_thread = self.executor._executor_manager_thread
 
     def _triggered_at(self, index):
-        return [(name, parameters) for name, parameters in self.faults.items()
-                if name in fault_plan.TRIGGERED and parameters["at"] == index]
+        return [
+            (name, parameters)
+            for name, parameters in self.faults.items()
+            if name in fault_plan.TRIGGERED and parameters["at"] == index
+        ]
 
     def _kill_victim(self):
         """Kill the worker running the victim task if it has started; True once killed."""
@@ -333,8 +361,7 @@ class FaultRun:
             if future is None or future.done():
                 break
             time.sleep(0.002)
-        self.notes.append("sigkill_worker: the victim task had not started when the fault "
-                          "fired")
+        self.notes.append("sigkill_worker: the victim task had not started when the fault fired")
 
     def _fire(self, name, parameters):
         if name in self.handled:
@@ -365,9 +392,11 @@ class FaultRun:
             executor.shutdown(wait=False)
         elif name == "shutdown_cancel":
             if parameters["wait"] and self.racer is None:
-                finished, error = call_with_timeout(
-                    lambda: executor.shutdown(wait=True, cancel_futures=True), HANG_WINDOW,
-                    self._tick)
+                finished, _error = call_with_timeout(
+                    lambda: executor.shutdown(wait=True, cancel_futures=True),
+                    HANG_WINDOW,
+                    self._tick,
+                )
                 if not finished:
                     self.verdict["shutdown_hung"] = True
             else:
@@ -431,8 +460,9 @@ class FaultRun:
         self.verdict["wait"] = state
         if state == "done" and self.executor is not None:
             executor = self.executor
-            finished, error = call_with_timeout(lambda: executor.shutdown(wait=True),
-                                                HANG_WINDOW, self._tick)
+            finished, error = call_with_timeout(
+                lambda: executor.shutdown(wait=True), HANG_WINDOW, self._tick
+            )
             del executor
             if not finished:
                 self.verdict["shutdown_hung"] = True
@@ -460,8 +490,9 @@ class FaultRun:
             verdict["manager_stack"] = traceback.format_stack(frame) if frame else None
             manager = self.manager_thread
             verdict["manager_state"] = {
-                "processes": {pid: process.is_alive()
-                              for pid, process in dict(manager.processes).items()},
+                "processes": {
+                    pid: process.is_alive() for pid, process in dict(manager.processes).items()
+                },
                 "pending_work_items": sorted(dict(manager.pending_work_items)),
             }
             # Below the Python stack: the system call it sits in (vfork? futex?).
@@ -499,12 +530,14 @@ def outcome(future):
 
 # --- judging --------------------------------------------------------------------------------
 
+
 def _closed_queue_error(name, message):
     # spawn: the closed pipe fails when pickled ("handle is closed") or when passed to the child
     # (fds_to_keep); forkserver: sending its fd to the fork server fails with EBADF.
-    return (name == "OSError" and ("handle is closed" in message
-                                   or "[Errno %d]" % errno.EBADF in message)
-            or name == "ValueError" and "bad value(s) in fds_to_keep" in message)
+    return (
+        name == "OSError"
+        and ("handle is closed" in message or "[Errno %d]" % errno.EBADF in message)
+    ) or (name == "ValueError" and "bad value(s) in fds_to_keep" in message)
 
 
 def known_stock_bugs(verdict, plan=None):
@@ -534,19 +567,24 @@ def known_stock_bugs(verdict, plan=None):
         # forkserver pool, then submit() in a loop): 1 of 26 rounds raised OSError(EBADF) from
         # submit(), and a later round hung.
         explained = set()
-        if any("in terminate_broken" in text and "changed size during iteration" in text
-               for text in verdict["thread_tracebacks"]):
+        if any(
+            "in terminate_broken" in text and "changed size during iteration" in text
+            for text in verdict["thread_tracebacks"]
+        ):
             explained |= {"thread error in terminate_broken", "children alive"}
         stack = "".join(verdict.get("manager_stack") or ())
         if "in terminate_broken" in stack and "in join_executor_internals" in stack:
             explained |= {"manager alive", "children alive", "shutdown hung"}
-        if any(_closed_queue_error(name, message)
-               for _, name, message in verdict["submit_errors"]):
+        if any(_closed_queue_error(name, message) for _, name, message in verdict["submit_errors"]):
             explained.add("submit error on a closed call queue")
-        pending = {int(index) for index, result in verdict["outcomes"].items()
-                   if result == ["pending"]}
-        if (pending and pending <= set(verdict.get("submitted_as_broke", ()))
-                and not verdict["manager_alive"]):
+        pending = {
+            int(index) for index, result in verdict["outcomes"].items() if result == ["pending"]
+        }
+        if (
+            pending
+            and pending <= set(verdict.get("submitted_as_broke", ()))
+            and not verdict["manager_alive"]
+        ):
             # The third form: a submit() that passed the broken check inserted its work item
             # after terminate_broken() had failed and cleared the pending ones, and the manager
             # thread, gone, never sees it. Only futures submitted as the pool broke qualify.
@@ -561,8 +599,9 @@ def violations(plan, verdict):
     """What went wrong, as sentences; empty when the run upheld every invariant."""
     faults = plan["faults"]
     fired = set(verdict["faults_fired"])
-    task_level = {name for name in ("sigkill_task", "initializer_raises", "spawn_fails")
-                  if name in faults}
+    task_level = {
+        name for name in ("sigkill_task", "initializer_raises", "spawn_fails") if name in faults
+    }
     may_break = bool((fired | task_level) & set(fault_plan.BREAKING))
     may_cancel = bool(fired & set(fault_plan.CANCELLING))
     known = known_stock_bugs(verdict, plan)
@@ -572,8 +611,10 @@ def violations(plan, verdict):
     found = []
     pending = [index for index, result in verdict["outcomes"].items() if result == ["pending"]]
     if pending and STRANDED_FORM not in excused:
-        found.append("%d futures never resolved (tasks %s)"
-                     % (len(pending), ", ".join(map(str, sorted(pending)))))
+        found.append(
+            "%d futures never resolved (tasks %s)"
+            % (len(pending), ", ".join(map(str, sorted(pending))))
+        )
     for index, result in sorted(verdict["outcomes"].items()):
         action = plan["task_actions"][index]
         kind = result[0]
@@ -581,8 +622,9 @@ def violations(plan, verdict):
             if action in ("sigkill", "victim"):
                 found.append("task %d killed its worker yet returned %r" % (index, result[1]))
             elif result[1] != expected_value(index):
-                found.append("task %d returned %r, not %r"
-                             % (index, result[1], expected_value(index)))
+                found.append(
+                    "task %d returned %r, not %r" % (index, result[1], expected_value(index))
+                )
         elif kind == "cancelled" and not may_cancel:
             found.append("task %d cancelled without a cancelling fault" % index)
         elif kind == "error":
@@ -594,8 +636,11 @@ def violations(plan, verdict):
     for index, name, message in verdict["submit_errors"]:
         if name == "BrokenProcessPool" and may_break:
             continue
-        if ("submit error on a closed call queue" in excused and may_break
-                and _closed_queue_error(name, message)):
+        if (
+            "submit error on a closed call queue" in excused
+            and may_break
+            and _closed_queue_error(name, message)
+        ):
             continue
         found.append("submit(%d) raised %s: %s" % (index, name, message))
     if verdict.get("shutdown_hung") and "shutdown hung" not in excused:
@@ -606,10 +651,11 @@ def violations(plan, verdict):
         found.append("the manager thread is still alive")
     if verdict["children_alive"] and "children alive" not in excused:
         found.append("processes left alive: %s" % verdict["children_alive"])
-    found += ["thread error: " + text for text, trace in zip(verdict["thread_errors"],
-                                                             verdict["thread_tracebacks"])
-              if not ("thread error in terminate_broken" in excused
-                      and "in terminate_broken" in trace)]
+    found += [
+        "thread error: " + text
+        for text, trace in zip(verdict["thread_errors"], verdict["thread_tracebacks"])
+        if not ("thread error in terminate_broken" in excused and "in terminate_broken" in trace)
+    ]
     found += ["unraisable: " + text for text in verdict["unraisable"]]
     found += ["apply()/revert() race: " + text for text in verdict.get("racer_errors", ())]
     if verdict["interventions"]["rescue"] and "race" not in faults:
@@ -622,10 +668,13 @@ def violations(plan, verdict):
 
 # --- main -----------------------------------------------------------------------------------
 
+
 def snapshot(process):
     """The attributes of the classes the shim may patch, to compare after the race."""
-    return {cls.__name__: dict(vars(cls))
-            for cls in (process.ProcessPoolExecutor, process._ExecutorManagerThread)}
+    return {
+        cls.__name__: dict(vars(cls))
+        for cls in (process.ProcessPoolExecutor, process._ExecutorManagerThread)
+    }
 
 
 def finish(verdict, found, manager_thread):
@@ -653,7 +702,8 @@ def finish(verdict, found, manager_thread):
                 verdict["manager_freed_by_kill"] = not manager_thread.is_alive()
     print(VERDICT_PREFIX + json.dumps(verdict), flush=True)
     if (manager_thread is not None and manager_thread.is_alive()) or any(
-            item == ["pending"] for item in verdict["outcomes"].values()):
+        item == ["pending"] for item in verdict["outcomes"].values()
+    ):
         # Interpreter exit would join the stuck manager thread forever: leave now (with the
         # verdict's status: a stranded future that known_stock_bugs() explains is no failure).
         os._exit(1 if found else 0)
@@ -666,8 +716,11 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("seed", type=int)
     parser.add_argument("--start-method", choices=fault_plan.START_METHODS)
-    parser.add_argument("--stock", action="store_true",
-                        help="leave the stdlib unpatched (to see what the stock pool does)")
+    parser.add_argument(
+        "--stock",
+        action="store_true",
+        help="leave the stdlib unpatched (to see what the stock pool does)",
+    )
     args = parser.parse_args(argv)
 
     errors = Errors()
@@ -682,13 +735,13 @@ def main(argv):
     before = snapshot(process)
     status = backport_gh115634.status() if args.stock else backport_gh115634.apply()
     plan = fault_plan.make_plan(
-        args.seed, hasattr(process.ProcessPoolExecutor, "kill_workers"), args.start_method)
+        args.seed, hasattr(process.ProcessPoolExecutor, "kill_workers"), args.start_method
+    )
     if args.stock and "race" in plan["faults"]:
         del plan["faults"]["race"]
     run = FaultRun(plan, backport_gh115634, errors)
     verdict = run.execute()
-    verdict["status"] = {"shape": status.shape, "applied": status.applied,
-                         "python": status.python}
+    verdict["status"] = {"shape": status.shape, "applied": status.applied, "python": status.python}
     if "race" in plan["faults"]:
         backport_gh115634.revert()
         verdict["restored"] = snapshot(process) == before

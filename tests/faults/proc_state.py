@@ -8,14 +8,28 @@ its command line (a vfork()ed child that has not yet exec'd still shows the pare
 
 Every reader returns what it could read and never raises: evidence is best effort.
 """
+
 import os
 import platform
 
 # The system calls worth naming when a thread is stuck (x86_64 numbering; others stay numbers).
-X86_64_SYSCALLS = {0: "read", 7: "poll", 23: "select", 35: "nanosleep", 56: "clone",
-                   57: "fork", 58: "vfork", 59: "execve", 61: "wait4", 202: "futex",
-                   230: "clock_nanosleep", 232: "epoll_wait", 270: "pselect6", 271: "ppoll",
-                   435: "clone3"}
+X86_64_SYSCALLS = {
+    0: "read",
+    7: "poll",
+    23: "select",
+    35: "nanosleep",
+    56: "clone",
+    57: "fork",
+    58: "vfork",
+    59: "execve",
+    61: "wait4",
+    202: "futex",
+    230: "clock_nanosleep",
+    232: "epoll_wait",
+    270: "pselect6",
+    271: "ppoll",
+    435: "clone3",
+}
 
 
 def _read(path, limit=4096):
@@ -49,9 +63,11 @@ def _stat_fields(path):
 def thread_state(native_id, pid="self"):
     """State, wait channel and current system call of one thread (by its native id)."""
     base = "/proc/%s/task/%d/" % (pid, native_id)
-    return {"state": (_stat_fields(base + "stat") or ["?"])[0],
-            "wchan": _read(base + "wchan").decode(errors="replace"),
-            "syscall": _syscall(base + "syscall")}
+    return {
+        "state": (_stat_fields(base + "stat") or ["?"])[0],
+        "wchan": _read(base + "wchan").decode(errors="replace"),
+        "syscall": _syscall(base + "syscall"),
+    }
 
 
 def process_state(pid):
@@ -66,8 +82,11 @@ def process_state(pid):
         tids = sorted(int(tid) for tid in os.listdir("/proc/%d/task" % pid))
     except OSError:
         tids = []
-    return {"cmdline": cmdline.strip(), "status": status,
-            "threads": {tid: thread_state(tid, pid) for tid in tids[:16]}}
+    return {
+        "cmdline": cmdline.strip(),
+        "status": status,
+        "threads": {tid: thread_state(tid, pid) for tid in tids[:16]},
+    }
 
 
 def live_descendants(exclude):

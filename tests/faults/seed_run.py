@@ -17,6 +17,7 @@ last) before any shutdown, drop or forced-kill fault fires, and a race run never
 spawn (a failed spawn in a reverted window kills the stock manager thread, which nothing can
 bring back).
 """
+
 import json
 import os
 import re
@@ -32,8 +33,10 @@ FAULT_RUN = os.path.join(HERE, "fault_run.py")
 CHECKOUT = os.path.dirname(os.path.dirname(HERE))
 if os.path.dirname(HERE) not in sys.path:
     sys.path.append(os.path.dirname(HERE))  # tests/, for procgroup
-from procgroup import run_in_group  # noqa: E402
 from fault_run import STRANDED_FORM  # noqa: E402
+
+from procgroup import run_in_group  # noqa: E402
+
 VERDICT_PREFIX = "FAULT-VERDICT: "
 DEADLINE = float(os.environ.get("BACKPORT_FAULT_DEADLINE", "150"))
 # "resource_tracker: There appear to be 3 leaked semaphore objects to clean up at shutdown"
@@ -58,10 +61,16 @@ class Judgement:
     def report(self):
         verdict = self.verdict or {}
         status = verdict.get("status", {})
-        lines = ["fault run seed %d failed on %s (%s stdlib, shim %s):" % (
-                     self.seed, status.get("python", "?"), status.get("shape", "?"),
-                     "applied" if status.get("applied") else "not applied"),
-                 "  workload: %s" % verdict.get("plan", "?")]
+        lines = [
+            "fault run seed %d failed on %s (%s stdlib, shim %s):"
+            % (
+                self.seed,
+                status.get("python", "?"),
+                status.get("shape", "?"),
+                "applied" if status.get("applied") else "not applied",
+            ),
+            "  workload: %s" % verdict.get("plan", "?"),
+        ]
         lines += ["  - " + problem for problem in self.problems]
         for text in verdict.get("thread_tracebacks", ()):
             lines.append("thread traceback:\n" + text)
@@ -70,8 +79,10 @@ class Judgement:
             lines.append("manager state: %s" % verdict.get("manager_state"))
             lines.append("manager thread in the kernel: %s" % verdict.get("manager_native"))
             if "manager_freed_by_kill" in verdict:
-                lines.append("manager thread exited once the live children were killed: %s"
-                             % verdict["manager_freed_by_kill"])
+                lines.append(
+                    "manager thread exited once the live children were killed: %s"
+                    % verdict["manager_freed_by_kill"]
+                )
         for pid, state in (verdict.get("children_native") or {}).items():
             lines.append("live child %s: %s" % (pid, state))
         lines.append("reproduce: " + self.command)
@@ -100,42 +111,67 @@ def environment(overlay=None, package_root=CHECKOUT):
 def command(seed, python, overlay=None, package_root=CHECKOUT, start_method=None):
     """The shell command that reruns this seed by hand."""
     path = os.pathsep.join(p for p in (overlay, package_root) if p)
-    words = ["BACKPORT_GH115634=0", "PYTHONPATH=" + shlex.quote(path), shlex.quote(python),
-             shlex.quote(FAULT_RUN), str(seed)]
+    words = [
+        "BACKPORT_GH115634=0",
+        "PYTHONPATH=" + shlex.quote(path),
+        shlex.quote(python),
+        shlex.quote(FAULT_RUN),
+        str(seed),
+    ]
     if start_method:
         words += ["--start-method", start_method]
     return " ".join(words)
 
 
-def run_seed(seed, python=sys.executable, overlay=None, package_root=CHECKOUT,
-             start_method=None, deadline=DEADLINE):
+def run_seed(
+    seed,
+    python=sys.executable,
+    overlay=None,
+    package_root=CHECKOUT,
+    start_method=None,
+    deadline=DEADLINE,
+):
     args = [python, FAULT_RUN, str(seed)]
     if start_method:
         args += ["--start-method", start_method]
     started = time.monotonic()
     returncode, stdout, stderr, timed_out = run_in_group(
-        args, deadline, env=environment(overlay, package_root), cwd=HERE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        args,
+        deadline,
+        env=environment(overlay, package_root),
+        cwd=HERE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     problems = []
     verdict = None
     lines = [line for line in stdout.splitlines() if line.startswith(VERDICT_PREFIX)]
     if lines:
-        verdict = json.loads(lines[-1][len(VERDICT_PREFIX):])
+        verdict = json.loads(lines[-1][len(VERDICT_PREFIX) :])
         problems += verdict["violations"]
     if timed_out:
         problems.append("killed at the %ss deadline" % deadline)
     elif verdict is None:
-        problems.append("printed no verdict (exit status %s); stdout tail: %s"
-                        % (returncode, stdout[-2000:]))
+        problems.append(
+            "printed no verdict (exit status %s); stdout tail: %s" % (returncode, stdout[-2000:])
+        )
     elif returncode != 0 and not verdict["violations"]:
         problems.append("exit status %s after a clean verdict" % returncode)
     if STRANDED_FORM not in ((verdict or {}).get("stock_bug_forms") or ()):
         # A future that 3.11's terminate_broken() race stranded keeps its pool from ever
         # shutting down, so the run leaves by os._exit() with the pool's semaphores registered.
-        problems += ["resource tracker: " + line.strip() for line in stderr.splitlines()
-                     if LEAK.search(line)]
-    return Judgement(seed, command(seed, python, overlay, package_root, start_method),
-                     problems, verdict, stderr, time.monotonic() - started)
+        problems += [
+            "resource tracker: " + line.strip() for line in stderr.splitlines() if LEAK.search(line)
+        ]
+    return Judgement(
+        seed,
+        command(seed, python, overlay, package_root, start_method),
+        problems,
+        verdict,
+        stderr,
+        time.monotonic() - started,
+    )
 
 
 class BatchRunner:
@@ -145,8 +181,7 @@ class BatchRunner:
     runs are always in flight while pytest reports the finished ones in order.
     """
 
-    def __init__(self, jobs=2, python=sys.executable, package_root=CHECKOUT,
-                 deadline=DEADLINE):
+    def __init__(self, jobs=2, python=sys.executable, package_root=CHECKOUT, deadline=DEADLINE):
         self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fault-seed")
         self.jobs = jobs
         self.python = python
@@ -161,8 +196,14 @@ class BatchRunner:
                 key = (seed, overlay, start_method)
                 if key not in self.futures:
                     self.futures[key] = self.pool.submit(
-                        run_seed, seed, self.python, overlay, self.package_root,
-                        start_method, self.deadline)
+                        run_seed,
+                        seed,
+                        self.python,
+                        overlay,
+                        self.package_root,
+                        start_method,
+                        self.deadline,
+                    )
 
     def result(self, seed, overlay=None, start_method=None):
         self.queue([seed], overlay, start_method)

@@ -3,12 +3,13 @@
     python tests/faults/stock_submit_race.py [--rounds N] [--start-method M] [--shim]
 
 No max_tasks_per_child, and no shim unless --shim (apply() first: the same rounds with the
-package's terminate_broken() seam, to compare the rates): each round starts a two-worker pool, lets one task kill its
-own worker, and keeps calling submit() from this thread while the manager thread breaks the
-pool. 3.11's ``terminate_broken()`` fails and clears the pending work without the executor's
-shutdown lock, which submit() holds while it checks ``_broken`` and inserts its work item; so a
-submit() that passed the check can insert its item after the clearing, and that future is never
-resolved (3.12 takes the lock there). PyPy 3.11 ships the same ``process.py``.
+package's terminate_broken() seam, to compare the rates): each round starts a two-worker pool,
+lets one task kill its own worker, and keeps calling submit() from this thread while the
+manager thread breaks the pool. 3.11's ``terminate_broken()`` fails and clears the pending work
+without the executor's shutdown lock, which submit() holds while it checks ``_broken`` and
+inserts its work item; so a submit() that passed the check can insert its item after the
+clearing, and that future is never resolved (3.12 takes the lock there). PyPy 3.11 ships the
+same ``process.py``.
 
 A round counts as the race when a future whose submit() returned normally, with the pool
 already marked broken by the time it returned, is still pending after the rest resolved: that is
@@ -16,6 +17,7 @@ the signature fault_run.known_stock_bugs() recognises. It also counts the race's
 (submit() raising OSError on the closed call queue; the manager thread dying or stuck). Every
 wait is bounded, and SIGALRM ends the whole script if something still blocks.
 """
+
 import argparse
 import multiprocessing as mp
 import os
@@ -73,8 +75,7 @@ def play_round(context):
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--start-method", default="forkserver",
-                        choices=mp.get_all_start_methods())
+    parser.add_argument("--start-method", default="forkserver", choices=mp.get_all_start_methods())
     parser.add_argument("--shim", action="store_true", help="apply backport_gh115634 first")
     args = parser.parse_args(argv)
     if args.shim:
@@ -85,7 +86,8 @@ def main(argv):
     context = mp.get_context(args.start_method)
     dead_threads = []
     threading.excepthook = lambda hook: dead_threads.append(
-        "%s: %s" % (hook.exc_type.__name__, hook.exc_value))
+        "%s: %s" % (hook.exc_type.__name__, hook.exc_value)
+    )
     seen = {}
     for number in range(args.rounds):
         found, pool, manager = play_round(context)
@@ -96,11 +98,19 @@ def main(argv):
         for process in list((pool._processes or {}).values()):
             process.kill()  # a worker nobody terminated would block the stuck manager
         manager.join(ROUND_WAIT)
-    print("%s %s, %s start, %s: %d rounds, %s; thread errors: %s" % (
-        sys.implementation.name, sys.version.split()[0], args.start_method,
-        "shim" if args.shim else "stock", args.rounds,
-        ", ".join("%s %d" % item for item in sorted(seen.items())) or "no race seen",
-        dead_threads or "none"), flush=True)
+    print(
+        "%s %s, %s start, %s: %d rounds, %s; thread errors: %s"
+        % (
+            sys.implementation.name,
+            sys.version.split()[0],
+            args.start_method,
+            "shim" if args.shim else "stock",
+            args.rounds,
+            ", ".join("%s %d" % item for item in sorted(seen.items())) or "no race seen",
+            dead_threads or "none",
+        ),
+        flush=True,
+    )
     # A stranded future or stuck manager would make interpreter exit wait: leave now.
     os._exit(0)
 

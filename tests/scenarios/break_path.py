@@ -7,6 +7,7 @@ submit() holds, and dies on a cancelled future; 3.12 fixed both. These scenarios
 window certain instead of likely: the first by holding a submit() inside its critical section
 (between its broken check and queueing its work) until the manager has marked the pool broken.
 """
+
 import json
 import multiprocessing
 import operator
@@ -27,8 +28,9 @@ def report(**fields):
 
 
 def _record_thread_error(args):
-    THREAD_ERRORS.append("%s in %s: %s" % (args.exc_type.__name__,
-                                           getattr(args.thread, "name", "?"), args.exc_value))
+    THREAD_ERRORS.append(
+        "%s in %s: %s" % (args.exc_type.__name__, getattr(args.thread, "name", "?"), args.exc_value)
+    )
 
 
 def outcome(future, deadline):
@@ -98,9 +100,14 @@ def scenario_submit_during_break(executor_cls):
     submitter.join(WAIT)
     deadline = time.monotonic() + WAIT
     future = box.get("future")
-    finish(executor, manager, marked_before_release=marked_before_release,
-           submitter_alive=submitter.is_alive(), submit_error=box.get("error"),
-           gated=outcome(future, deadline) if future is not None else None)
+    finish(
+        executor,
+        manager,
+        marked_before_release=marked_before_release,
+        submitter_alive=submitter.is_alive(),
+        submit_error=box.get("error"),
+        gated=outcome(future, deadline) if future is not None else None,
+    )
 
 
 def scenario_cancelled_in_queue(executor_cls):
@@ -114,8 +121,12 @@ def scenario_cancelled_in_queue(executor_cls):
     cancelled = futures[5].cancel()
     kill_workers(executor)
     deadline = time.monotonic() + WAIT
-    finish(executor, manager, cancelled=cancelled,
-           outcomes=[outcome(future, deadline) for future in futures])
+    finish(
+        executor,
+        manager,
+        cancelled=cancelled,
+        outcomes=[outcome(future, deadline) for future in futures],
+    )
 
 
 STATUS = {}
@@ -123,8 +134,9 @@ STATUS = {}
 if __name__ == "__main__":
     threading.excepthook = _record_thread_error
     name, mode = sys.argv[1:3]
-    import backport_gh115634
     from concurrent.futures import ProcessPoolExecutor
+
+    import backport_gh115634
 
     status = backport_gh115634.apply() if mode == "shim" else backport_gh115634.status()
     STATUS.update(applied=status.applied, fixes=dict(status.fixes))

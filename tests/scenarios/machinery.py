@@ -8,6 +8,7 @@ module and the stdlib only (a few name the implementation's modules through impl
 the layout before and after the implementation moved to _backport_gh115634), so the same file
 shows what the package of an older commit does.
 """
+
 import importlib
 import json
 import logging
@@ -31,8 +32,9 @@ def report(**fields):
 
 
 def _record_thread_error(args):
-    THREAD_ERRORS.append("%s in %s: %s" % (args.exc_type.__name__,
-                                           getattr(args.thread, "name", "?"), args.exc_value))
+    THREAD_ERRORS.append(
+        "%s in %s: %s" % (args.exc_type.__name__, getattr(args.thread, "name", "?"), args.exc_value)
+    )
 
 
 def impl(name):
@@ -116,16 +118,24 @@ def joined(*threads):
 
 
 def describe(status):
-    return {"applied": status.applied, "shape": status.shape, "affected": status.affected,
-            "error": status.error, "activation": list(status.activation)}
+    return {
+        "applied": status.applied,
+        "shape": status.shape,
+        "affected": status.affected,
+        "error": status.error,
+        "activation": list(status.activation),
+    }
 
 
 def seams_on():
     """Are functions of ours (other than a deferral's stand-in) on the pool module's classes?"""
     process = sys.modules[TARGET]
-    return any("backport_gh115634" in (getattr(value, "__module__", None) or "")
-               for cls in (process.ProcessPoolExecutor, process._ExecutorManagerThread)
-               for name, value in vars(cls).items() if name != "__init__")
+    return any(
+        "backport_gh115634" in (getattr(value, "__module__", None) or "")
+        for cls in (process.ProcessPoolExecutor, process._ExecutorManagerThread)
+        for name, value in vars(cls).items()
+        if name != "__init__"
+    )
 
 
 def run_pool(executor_cls=None, workers=1, max_tasks=2, tasks=6):
@@ -133,7 +143,8 @@ def run_pool(executor_cls=None, workers=1, max_tasks=2, tasks=6):
     from concurrent.futures import ProcessPoolExecutor
 
     executor = (executor_cls or ProcessPoolExecutor)(
-        workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=max_tasks)
+        workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=max_tasks
+    )
     futures = [executor.submit(operator.mul, i, 2) for i in range(tasks)]
     deadline = time.monotonic() + WAIT
     out = []
@@ -168,6 +179,7 @@ def drain_log():
 
 # --- the scenarios: one per defect of issue 17 ---------------------------------------------
 
+
 def scenario_status_during_first_import():
     """1. status() while another thread is still executing the pool module's first import."""
     slow_first_import(0.5)
@@ -198,8 +210,13 @@ def scenario_status_and_apply_before_import():
     if hung:
         report(hung=hung)
         os._exit(0)  # the hung threads hold import locks: nothing more can be done here
-    report(hung=hung, status=describe(asked["result"]), apply=describe(applied["result"]),
-           seams=seams_on(), pool=run_pool())
+    report(
+        hung=hung,
+        status=describe(asked["result"]),
+        apply=describe(applied["result"]),
+        seams=seams_on(),
+        pool=run_pool(),
+    )
 
 
 class _RaisingFilter(logging.Filter):
@@ -221,9 +238,14 @@ class _Recorder(logging.Handler):
 
     def emit(self, record):
         thread = threading.current_thread()
-        self.records.append({"level": record.levelname, "message": record.getMessage(),
-                             "thread": thread.name,
-                             "manager": type(thread).__name__ == "_ExecutorManagerThread"})
+        self.records.append(
+            {
+                "level": record.levelname,
+                "message": record.getMessage(),
+                "thread": thread.name,
+                "manager": type(thread).__name__ == "_ExecutorManagerThread",
+            }
+        )
         time.sleep(self.delay)
 
 
@@ -279,8 +301,13 @@ def scenario_reload():
     after_reload = describe(backport_gh115634.status())
     seams_after_reload = seams_on()
     reapplied = describe(backport_gh115634.apply())
-    report(after_reload=after_reload, seams_after_reload=seams_after_reload,
-           reapplied=reapplied, seams=seams_on(), pool=run_pool())
+    report(
+        after_reload=after_reload,
+        seams_after_reload=seams_after_reload,
+        reapplied=reapplied,
+        seams=seams_on(),
+        pool=run_pool(),
+    )
 
 
 def scenario_revert_deferred():
@@ -298,8 +325,14 @@ def scenario_revert_deferred():
     reverted = describe(backport_gh115634.revert())
     init_reverted = process.ProcessPoolExecutor.__dict__["__init__"].__module__
     reapplied = describe(backport_gh115634.apply())
-    report(init_deferred=init_deferred, reverted=reverted, init_reverted=init_reverted,
-           reapplied=reapplied, seams=seams_on(), pool=run_pool())
+    report(
+        init_deferred=init_deferred,
+        reverted=reverted,
+        init_reverted=init_reverted,
+        reapplied=reapplied,
+        seams=seams_on(),
+        pool=run_pool(),
+    )
 
 
 def scenario_error_cleared():
@@ -338,23 +371,27 @@ def scenario_import_after_hook():
     importlib.import_module(TARGET)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        line = sys._getframe().f_lineno + 1
         import backport_gh115634  # the line the warning must point at
-        line = sys._getframe().f_lineno - 1
-    report(status=describe(backport_gh115634.status()), expected_line=line,
-           expected_file=__file__,
-           warnings=[[w.category.__name__, str(w.message), w.filename, w.lineno]
-                     for w in caught])
+    report(
+        status=describe(backport_gh115634.status()),
+        expected_line=line,
+        expected_file=__file__,
+        warnings=[[w.category.__name__, str(w.message), w.filename, w.lineno] for w in caught],
+    )
 
 
 def scenario_stale_verdict():
     """7c. A verdict left on a manager thread before revert() must not fail the work of a pool
     that is healthy after the next apply()."""
-    import backport_gh115634
     from concurrent.futures import ProcessPoolExecutor
 
+    import backport_gh115634
+
     backport_gh115634.apply()
-    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                   max_tasks_per_child=2)
+    executor = ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=2
+    )
     first = executor.submit(operator.mul, 1, 2).result(timeout=WAIT)
     manager = executor._executor_manager_thread
     verdict = ("gh-152967", None, "a stale verdict")
@@ -387,11 +424,14 @@ def scenario_revert_warning_location():
     manager_cls.wait_result_broken_or_wakeup = lambda self: ours(self)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        line = sys._getframe().f_lineno + 1
         backport_gh115634.revert()  # the line the warning must point at
-        line = sys._getframe().f_lineno - 1
-    report(applied=True, expected_line=line, expected_file=__file__,
-           warnings=[[w.category.__name__, str(w.message), w.filename, w.lineno]
-                     for w in caught])
+    report(
+        applied=True,
+        expected_line=line,
+        expected_file=__file__,
+        warnings=[[w.category.__name__, str(w.message), w.filename, w.lineno] for w in caught],
+    )
 
 
 def scenario_import_during_hand_over():
@@ -408,8 +448,9 @@ def scenario_import_during_hand_over():
         os._exit(0)
     import backport_gh115634
 
-    report(hung=hung, status=describe(backport_gh115634.status()), seams=seams_on(),
-           pool=run_pool())
+    report(
+        hung=hung, status=describe(backport_gh115634.status()), seams=seams_on(), pool=run_pool()
+    )
 
 
 if __name__ == "__main__":

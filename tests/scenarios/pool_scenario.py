@@ -6,6 +6,7 @@ printed is ``SCENARIO-RESULT: {json}``. A scenario that hangs reports "hung" onc
 waited HANG_WINDOW seconds, kills its workers and exits at once; the parent's hard deadline is
 the backstop if even that fails.
 """
+
 import concurrent.futures
 import gc
 import json
@@ -19,13 +20,13 @@ import time
 import weakref
 
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
-import failing_start  # noqa: E402
+import failing_start
 
 HANG_WINDOW = float(os.environ.get("BACKPORT_TEST_HANG_WINDOW", "20"))
 RESULT_PREFIX = "SCENARIO-RESULT: "
 
 # Worker starts allowed before FailingProcess.start() raises (counted in the parent).
-ALLOWED_STARTS = 10 ** 6
+ALLOWED_STARTS = 10**6
 STARTS = []
 
 
@@ -65,8 +66,9 @@ class _LogCapture(logging.Handler):
 
 
 def _record_thread_error(args):
-    THREAD_ERRORS.append("%s in %s: %s" % (args.exc_type.__name__,
-                                           getattr(args.thread, "name", "?"), args.exc_value))
+    THREAD_ERRORS.append(
+        "%s in %s: %s" % (args.exc_type.__name__, getattr(args.thread, "name", "?"), args.exc_value)
+    )
 
 
 def outcomes(futures, timeout=None):
@@ -121,10 +123,12 @@ def collect(executor_ref):
 
 # --- scenarios ------------------------------------------------------------------------------
 
+
 def scenario_seed(method, max_workers=1, max_tasks=2, count=10):
     """The gh-115634 reproducer: a backlog queued while workers hit their task limit."""
     executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers, mp_context=mp.get_context(method), max_tasks_per_child=max_tasks)
+        max_workers, mp_context=mp.get_context(method), max_tasks_per_child=max_tasks
+    )
     futures = [executor.submit(operator.mul, i, 2) for i in range(count)]
     out = outcomes(futures)
     result = {"expected": [["ok", i * 2] for i in range(count)]}
@@ -141,11 +145,14 @@ def scenario_created_before_apply(method):
     import backport_gh115634
 
     executor = concurrent.futures.ProcessPoolExecutor(
-        1, mp_context=mp.get_context(method), max_tasks_per_child=2)
+        1, mp_context=mp.get_context(method), max_tasks_per_child=2
+    )
     futures = [executor.submit(operator.mul, 0, 2)]
     futures[0].result(timeout=HANG_WINDOW)
-    result = {"applied_late": backport_gh115634.apply().applied,
-              "expected": [["ok", i * 2] for i in range(10)]}
+    result = {
+        "applied_late": backport_gh115634.apply().applied,
+        "expected": [["ok", i * 2] for i in range(10)],
+    }
     futures += [executor.submit(operator.mul, i, 2) for i in range(1, 10)]
     finish(result, outcomes(futures))
     executor.shutdown(wait=True)
@@ -170,7 +177,8 @@ def _gated_pool(method, shutdown, drop_reference, force_flag=False):
     started = manager.Queue()
     gate = manager.Event()
     executor = concurrent.futures.ProcessPoolExecutor(
-        1, mp_context=mp.get_context(method), max_tasks_per_child=1)
+        1, mp_context=mp.get_context(method), max_tasks_per_child=1
+    )
     futures = [executor.submit(report_wait_return, started, gate, i) for i in range(3)]
     manager_thread = executor._executor_manager_thread
     result = {"first_started": started.get(timeout=HANG_WINDOW)}
@@ -223,14 +231,17 @@ def scenario_forced_kill(method):
         finish({"skipped": "no kill_workers() before 3.14"})
         return
     executor = concurrent.futures.ProcessPoolExecutor(
-        2, mp_context=mp.get_context(method), max_tasks_per_child=1)
+        2, mp_context=mp.get_context(method), max_tasks_per_child=1
+    )
     futures = [executor.submit(sleep_return, 0.05, i) for i in range(30)]
     futures[0].result(timeout=HANG_WINDOW)
     executor.kill_workers()
     out = outcomes(futures)
     time.sleep(0.5)
-    result = {"force_flag": getattr(executor, "_force_shutting_down", None),
-              "children_alive": len(mp.active_children())}
+    result = {
+        "force_flag": getattr(executor, "_force_shutting_down", None),
+        "children_alive": len(mp.active_children()),
+    }
     finish(result, out)
 
 
@@ -238,7 +249,8 @@ def _failing_spawn(method, max_workers, max_tasks, count, allowed):
     global ALLOWED_STARTS
     ALLOWED_STARTS = allowed
     executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers, mp_context=counting_context(method), max_tasks_per_child=max_tasks)
+        max_workers, mp_context=counting_context(method), max_tasks_per_child=max_tasks
+    )
     futures = [executor.submit(sleep_return, 0.01, i) for i in range(count)]
     manager_thread = executor._executor_manager_thread
     out = outcomes(futures)
@@ -266,7 +278,8 @@ def scenario_failed_spawn_others_remain(method):
 def scenario_retire_during_shutdown(method):
     """A worker retiring during shutdown with nothing pending is not replaced."""
     executor = concurrent.futures.ProcessPoolExecutor(
-        1, mp_context=counting_context(method), max_tasks_per_child=1)
+        1, mp_context=counting_context(method), max_tasks_per_child=1
+    )
     future = executor.submit(sleep_return, 0.5, 7)
     manager_thread = executor._executor_manager_thread
     executor.shutdown(wait=True)
@@ -313,7 +326,8 @@ def _apply_and_resume(result, futures):
 
 def _recycling_pool(method, max_workers=1):
     return concurrent.futures.ProcessPoolExecutor(
-        max_workers, mp_context=mp.get_context(method), max_tasks_per_child=2)
+        max_workers, mp_context=mp.get_context(method), max_tasks_per_child=2
+    )
 
 
 def scenario_rescue_stuck(method, pools=1):
@@ -321,9 +335,11 @@ def scenario_rescue_stuck(method, pools=1):
     apply(): apply() alone, with no submit(), must bring every result in."""
     executors = [_recycling_pool(method) for _ in range(pools)]
     futures = [executor.submit(operator.mul, i, 2) for executor in executors for i in range(8)]
-    result = {"expected": [["ok", i * 2] for _ in executors for i in range(8)],
-              "done_before_apply": _progress_stops(futures),
-              "workers_before_apply": [len(executor._processes) for executor in executors]}
+    result = {
+        "expected": [["ok", i * 2] for _ in executors for i in range(8)],
+        "done_before_apply": _progress_stops(futures),
+        "workers_before_apply": [len(executor._processes) for executor in executors],
+    }
     out = _apply_and_resume(result, futures)
     finish(result, out)
     for executor in executors:
@@ -357,8 +373,10 @@ def scenario_rescue_shutdown_nowait(method):
     executor = _recycling_pool(method)
     futures = [executor.submit(sleep_return, 0.3, i) for i in range(6)]
     executor.shutdown(wait=False)
-    result = {"expected": [["ok", i] for i in range(6)],
-              "done_before_apply": _progress_stops(futures)}
+    result = {
+        "expected": [["ok", i] for i in range(6)],
+        "done_before_apply": _progress_stops(futures),
+    }
     out = _apply_and_resume(result, futures)
     finish(result, out)
 
@@ -392,9 +410,12 @@ def scenario_rescue_racing(method):
     finally:
         stop.set()
         racer.join(HANG_WINDOW)
-    result = {"expected": [["ok", i] for i in range(40) for _ in executors],
-              "done_before_apply": sum(future.done() for future in futures),
-              "toggles": len(toggles), "racer_alive": racer.is_alive()}
+    result = {
+        "expected": [["ok", i] for i in range(40) for _ in executors],
+        "done_before_apply": sum(future.done() for future in futures),
+        "toggles": len(toggles),
+        "racer_alive": racer.is_alive(),
+    }
     out = _apply_and_resume(result, futures)
     result["workers"] = [len(executor._processes) for executor in executors]
     finish(result, out)
@@ -414,8 +435,12 @@ def main():
         backport_gh115634.apply()
         backport_gh115634.revert()
     status = backport_gh115634.apply() if mode == "shim" else backport_gh115634.status()
-    STATUS.update(affected=status.affected, applied=status.applied, shape=status.shape,
-                  fixes=dict(status.fixes))
+    STATUS.update(
+        affected=status.affected,
+        applied=status.applied,
+        shape=status.shape,
+        fixes=dict(status.fixes),
+    )
     globals()["scenario_" + name](method)
 
 

@@ -10,6 +10,7 @@ MODE "pools": threads submit to several recycling pools at once while other thre
 apply() / revert() / status(). After the racers stop and a last apply(), every future must
 resolve with its own result; nothing may raise.
 """
+
 import json
 import sys
 import threading
@@ -26,8 +27,8 @@ def report(**fields):
 
 
 def mode_import(threads=8):
-    import backport_gh115634_startup as startup
     import _backport_gh115634.patch as patch
+    import backport_gh115634_startup as startup
 
     # Count what the start-up module's loader reports executed and what it hands over.
     executed, handed = [], []
@@ -51,6 +52,7 @@ def mode_import(threads=8):
         try:
             barrier.wait(30)
             import concurrent.futures.process as process
+
             assert process.ProcessPoolExecutor is not None
         except BaseException as exc:
             errors.append(repr(exc))
@@ -61,12 +63,22 @@ def mode_import(threads=8):
     for worker in workers:
         worker.join(60)
     status = patch.status()
-    originals = sorted({type(value).__name__ + ":" + getattr(value, "__module__", "?")
-                        for value in patch.originals().values()})
-    report(errors=errors, alive=sum(w.is_alive() for w in workers), fired=len(executed),
-           handed=len(handed), hook_error=startup.hook_error, applied=status.applied,
-           originals=originals,
-           finders=sum(type(f).__name__ == "_PostImportFinder" for f in sys.meta_path))
+    originals = sorted(
+        {
+            type(value).__name__ + ":" + getattr(value, "__module__", "?")
+            for value in patch.originals().values()
+        }
+    )
+    report(
+        errors=errors,
+        alive=sum(w.is_alive() for w in workers),
+        fired=len(executed),
+        handed=len(handed),
+        hook_error=startup.hook_error,
+        applied=status.applied,
+        originals=originals,
+        finders=sum(type(f).__name__ == "_PostImportFinder" for f in sys.meta_path),
+    )
 
 
 def square(value):
@@ -81,8 +93,9 @@ def mode_pools(method, pools=3, submitters=4, tasks=60, racers=3, race_seconds=3
 
     backport_gh115634.apply()
     context = multiprocessing.get_context(method)
-    executors = [ProcessPoolExecutor(2, mp_context=context, max_tasks_per_child=2)
-                 for _ in range(pools)]
+    executors = [
+        ProcessPoolExecutor(2, mp_context=context, max_tasks_per_child=2) for _ in range(pools)
+    ]
     futures, errors, toggles = [], [], [0]
     lock = threading.Lock()
     stop = threading.Event()
@@ -138,9 +151,18 @@ def mode_pools(method, pools=3, submitters=4, tasks=60, racers=3, race_seconds=3
             for process in list(getattr(executor, "_processes", {}).values()):
                 process.kill()
         executor.shutdown(wait=not pending, cancel_futures=bool(pending))
-    report(errors=errors, alive=sum(t.is_alive() for t in threads), submitted=len(futures),
-           expected=submitters * tasks, wrong=wrong, pending=pending, failed=failed[:5],
-           toggles=toggles[0], applied=final.applied, error=final.error)
+    report(
+        errors=errors,
+        alive=sum(t.is_alive() for t in threads),
+        submitted=len(futures),
+        expected=submitters * tasks,
+        wrong=wrong,
+        pending=pending,
+        failed=failed[:5],
+        toggles=toggles[0],
+        applied=final.applied,
+        error=final.error,
+    )
 
 
 if __name__ == "__main__":

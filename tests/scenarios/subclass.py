@@ -8,6 +8,7 @@ tests/test_subclass.py gives each run a hard deadline.
   overriding _adjust_process_count, without or with super(). Every future resolves, and never
   more than max_workers processes run at once.
 """
+
 import json
 import multiprocessing
 import operator
@@ -37,8 +38,14 @@ class OwnLoopPool(ProcessPoolExecutor):
     def _spawn_process(self):
         worker = self._mp_context.Process(
             target=own_worker,
-            args=(self._call_queue, self._result_queue, self._initializer, self._initargs,
-                  self._max_tasks_per_child))
+            args=(
+                self._call_queue,
+                self._result_queue,
+                self._initializer,
+                self._initargs,
+                self._max_tasks_per_child,
+            ),
+        )
         worker.start()
         self._processes[worker.pid] = worker
 
@@ -56,8 +63,11 @@ class DelegatingPool(ProcessPoolExecutor):
     an exit is replaced on the manager thread; otherwise the stock logic decides."""
 
     def _adjust_process_count(self):
-        if (self._processes is not None and len(self._processes) < self._max_workers
-                and threading.current_thread() is self._executor_manager_thread):
+        if (
+            self._processes is not None
+            and len(self._processes) < self._max_workers
+            and threading.current_thread() is self._executor_manager_thread
+        ):
             self._spawn_process()
             return
         super()._adjust_process_count()
@@ -80,8 +90,9 @@ class Monitor(threading.Thread):
 
 
 def run_pool(cls, workers, max_tasks, tasks, function):
-    executor = cls(workers, mp_context=multiprocessing.get_context("spawn"),
-                   max_tasks_per_child=max_tasks)
+    executor = cls(
+        workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=max_tasks
+    )
     monitor = Monitor(executor)
     monitor.start()
     futures = [executor.submit(function, i) for i in range(tasks)]
@@ -118,8 +129,9 @@ def scenario_own_loop():
 def scenario_own_loop_after_shutdown_nowait():
     """After shutdown(wait=False) the executor's state is gone: the queued work still runs,
     on stock workers started from the manager's state (README says so)."""
-    executor = OwnLoopPool(1, mp_context=multiprocessing.get_context("spawn"),
-                           max_tasks_per_child=1)
+    executor = OwnLoopPool(
+        1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1
+    )
     futures = [executor.submit(which_loop, i) for i in range(4)]
     executor.shutdown(wait=False)
     deadline = time.monotonic() + WAIT
