@@ -133,7 +133,7 @@ _OUR_MODULES = ("_backport_gh115634.seams", "backport_gh115634_startup")
 def stdlib_function(obj: object) -> object:
     """obj, or the stdlib function it wraps if it is one of ours."""
     while getattr(obj, "__module__", None) in _OUR_MODULES and hasattr(obj, "__wrapped__"):
-        obj = obj.__wrapped__  # type: ignore[attr-defined]
+        obj = obj.__wrapped__
     return obj
 
 

@@ -150,39 +150,40 @@ def build(
         seams[key] = _replace_dead_worker
 
     key = (manager_cls, "wait_result_broken_or_wakeup")
-    wait: "Callable[[Any], Tuple[Any, bool, Optional[List[str]]]]" = originals.get(key)
-    fail_pending = replacement.fail_pending
-    rescue = replacement.rescue
+    # Absent where a build before this one's already stands there (after a reload).
+    if key in originals:
+        wait: "Callable[[Any], Tuple[Any, bool, Optional[List[str]]]]" = originals[key]
+        fail_pending = replacement.fail_pending
+        rescue = replacement.rescue
 
-    def wait_result_broken_or_wakeup(self: "Any") -> "Tuple[Any, bool, Optional[List[str]]]":
-        verdict = None
-        try:
-            verdict = take_verdict(self)
-            if verdict is None and self.pending_work_items and not self.processes:
-                # Work pending and no worker alive: the stock wait would block until a submit()
-                # or a shutdown, or forever. Only the stock code gets a pool here (a worker exit
-                # before apply() or in a revert() window; apply() wakes every manager so it
-                # comes here). Under the shutdown lock, which submit() holds while it adds work
-                # and spawns.
-                executor = None
-                with self.shutdown_lock:
-                    if self.pending_work_items and not self.processes:
-                        executor = self.executor_reference()
-                        verdict = rescue(self, executor)
-                # Let go of the executor outside the lock, as fail_pending() does: collecting
-                # it runs the stdlib's weakref callback, which takes this lock before 3.12.8 /
-                # 3.13.1.
-                del executor
-            if verdict is not None:
-                fail_pending(self, verdict)
-        except Exception as exc:
+        def wait_result_broken_or_wakeup(self: "Any") -> "Tuple[Any, bool, Optional[List[str]]]":
             verdict = None
-            internal_error("checking the pool before the manager thread waits", exc)
-        if verdict is not None:
-            return None, True, verdict[1]
-        return wait(self)
+            try:
+                verdict = take_verdict(self)
+                if verdict is None and self.pending_work_items and not self.processes:
+                    # Work pending and no worker alive: the stock wait would block until a submit()
+                    # or a shutdown, or forever. Only the stock code gets a pool here (a worker exit
+                    # before apply() or in a revert() window; apply() wakes every manager so it
+                    # comes here). Under the shutdown lock, which submit() holds while it adds work
+                    # and spawns.
+                    executor = None
+                    with self.shutdown_lock:
+                        if self.pending_work_items and not self.processes:
+                            executor = self.executor_reference()
+                            verdict = rescue(self, executor)
+                    # Let go of the executor outside the lock, as fail_pending() does: collecting
+                    # it runs the stdlib's weakref callback, which takes this lock before 3.12.8 /
+                    # 3.13.1.
+                    del executor
+                if verdict is not None:
+                    fail_pending(self, verdict)
+            except Exception as exc:
+                verdict = None
+                internal_error("checking the pool before the manager thread waits", exc)
+            if verdict is not None:
+                return None, True, verdict[1]
+            return wait(self)
 
-    if wait is not None:  # None where a build before this one's already stands (a reload)
         seams[key] = wait_result_broken_or_wakeup
 
     key = (executor_cls, "_force_shutdown")

@@ -109,9 +109,9 @@ def build(
         reason = "affected and not patched (%s=0): %s" % (_startup.ENV_VAR, detection.reason)
     else:
         reason = "affected and not patched: " + detection.reason
-    errors = [text for text in [_startup.hook_error] + list(errors) if text]
+    found = [text for text in [_startup.hook_error, *errors] if text]
     if _startup.bad_env_value is not None:
-        errors.append(
+        found.append(
             "%s=%r is not understood (use 0 or 1); treated as 1"
             % (_startup.ENV_VAR, _startup.bad_env_value)
         )
@@ -123,6 +123,6 @@ def build(
         shape=detection.shape,
         python=python_description(),
         activation=activation(),
-        error="; ".join(errors) or None,
+        error="; ".join(found) or None,
         interventions=interventions,
     )
