@@ -88,7 +88,7 @@ def main():
         names = archive.namelist()
         metadata_name = next(name for name in names if name.endswith(".dist-info/METADATA"))
         metadata = email.parser.Parser().parsestr(archive.read(metadata_name).decode())
-    for name in STARTUP_FILES + ("backport_gh115634/py.typed",):
+    for name in STARTUP_FILES + ("backport_gh115634/py.typed", "_backport_gh115634/patch.py"):
         check(name in names, "the wheel has %s" % name)
     check(
         metadata["Version"] == version,

@@ -195,6 +195,12 @@ def main(argv):
         say("could not install tox; on Debian and Ubuntu, venv needs: apt install python3-venv")
         return SETUP_FAILED
     os.makedirs(os.path.join(ROOT, ".tox"), exist_ok=True)
+    # Every test env adds coverage data files here (tox.ini); the coverage env combines what
+    # this run made, not what an earlier one left.
+    for path in glob.glob(os.path.join(ROOT, ".coverage")) + glob.glob(
+        os.path.join(ROOT, ".coverage.*")
+    ):
+        os.remove(path)
     results = {}
     envs, rest = split_envs(argv)
     if required is None:
