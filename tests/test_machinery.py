@@ -162,6 +162,17 @@ def test_revert_warning_points_at_the_caller(stdlib, expected):
     assert (filename, lineno) == (result["expected_file"], result["expected_line"]), result
 
 
+def test_an_error_of_ours_on_the_manager_thread_costs_the_fix_not_the_pool(stdlib, expected):
+    if not expected[1]:
+        pytest.skip("no seams on a %s stdlib" % expected[0])
+    result = scenario("internal_error", stdlib)
+    assert ok(result["pool"]), result
+    assert result["thread_errors"] == [], result
+    error = result["status"]["error"] or ""
+    assert "while replacing a retired worker: RuntimeError: injected failure" in error, result
+    assert [r for r in result["records"] if r["message"].startswith("internal-error")], result
+
+
 def test_an_import_during_the_hand_over_is_recorded(stdlib, expected):
     result = scenario("import_during_hand_over", stdlib)
     assert result["hung"] == [], result

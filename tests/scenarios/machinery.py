@@ -453,6 +453,34 @@ def scenario_import_during_hand_over():
     )
 
 
+def scenario_internal_error():
+    """A bug of ours on the manager thread (here: the replacement logic raising) must cost the
+    fix at that point, never the pool: the stdlib's code runs instead, the rescue gives a
+    stranded pool a worker, and the error is reported."""
+    import backport_gh115634
+
+    importlib.import_module(TARGET)  # applied on import: take it off to rebuild the seams
+    backport_gh115634.revert()
+    replacement = impl("replacement").WorkerReplacement
+
+    def after_exit(self, manager, executor):
+        raise RuntimeError("injected failure")
+
+    replacement.after_exit = after_exit  # the seams bind it when apply() builds them
+    handler = _Recorder()
+    logger = logging.getLogger("backport_gh115634")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    backport_gh115634.apply()
+    out = run_pool(max_tasks=2, tasks=8)
+    drain_log()
+    report(
+        pool=out,
+        status=describe(backport_gh115634.status()),
+        records=[r for r in handler.records if r["level"] == "WARNING"],
+    )
+
+
 if __name__ == "__main__":
     threading.excepthook = _record_thread_error
     globals()["scenario_" + sys.argv[1]]()
