@@ -136,7 +136,7 @@ def seams_on_classes():
 
 def status_fields(status):
     return {"applied": status.applied, "shape": status.shape, "affected": status.affected,
-            "error": status.error}
+            "error": status.error, "reason": status.reason[:200]}
 
 
 # --- the operations: each returns a JSON-able dict; raising is recorded as an error ----------
