@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent import futures
 
 RESULT_PREFIX = "BREAK-RESULT: "
 WAIT = 10.0
@@ -36,7 +37,7 @@ def _record_thread_error(args):
 def outcome(future, deadline):
     try:
         return ["ok", future.result(timeout=max(0.0, deadline - time.monotonic()))]
-    except TimeoutError:
+    except futures.TimeoutError:  # not the builtin before 3.11
         return ["pending"]
     except Exception as exc:
         return ["error", type(exc).__name__]

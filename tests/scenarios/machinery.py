@@ -151,7 +151,7 @@ def run_pool(executor_cls=None, workers=1, max_tasks=2, tasks=6):
     for future in futures:
         try:
             out.append(["ok", future.result(timeout=max(0.0, deadline - time.monotonic()))])
-        except TimeoutError:
+        except futures.TimeoutError:  # not the builtin before 3.11
             out.append(["pending"])
         except Exception as exc:
             out.append(["error", "%s: %s" % (type(exc).__name__, exc)])

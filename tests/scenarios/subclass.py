@@ -101,7 +101,7 @@ def run_pool(cls, workers, max_tasks, tasks, function):
     for future in futures:
         try:
             out.append(["ok", future.result(timeout=max(0.0, deadline - time.monotonic()))])
-        except TimeoutError:
+        except futures.TimeoutError:  # not the builtin before 3.11
             out.append(["pending"])
         except Exception as exc:
             out.append(["error", type(exc).__name__])
@@ -139,7 +139,7 @@ def scenario_own_loop_after_shutdown_nowait():
     for future in futures:
         try:
             out.append(["ok", future.result(timeout=max(0.0, deadline - time.monotonic()))])
-        except TimeoutError:
+        except futures.TimeoutError:  # not the builtin before 3.11
             out.append(["pending"])
         except Exception as exc:
             out.append(["error", type(exc).__name__])
