@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from _backport_gh115634 import detect
 from childproc import HERE, child_env, run
 
 SCRIPT = os.path.join(HERE, "scenarios", "subclass.py")
@@ -28,7 +29,9 @@ def scenario(name, mode, overlay):
 
 
 @pytest.mark.parametrize("mode", ["shim", "stock"])
-def test_a_subclass_spawn_process_starts_every_worker(mode, stdlib):
+def test_a_subclass_spawn_process_starts_every_worker(mode, stdlib, shipped_detection):
+    if not stdlib and shipped_detection.shape in (detect.UPSTREAM, detect.FIXED_RELEASE):
+        pytest.skip("upstream 3.14.7+ starts replacements from the manager's state itself")
     result = scenario("own_loop", mode, stdlib)
     assert result["outcomes"] == [["ok"]] * 12, result
     assert result["on_own_loop"] == 12, result
