@@ -40,17 +40,20 @@ def test_a_submit_inside_the_break_window_is_failed_not_stranded(mode, shipped_d
             "patched" if mode == "shim" else "missing"
         )
     assert result["submitter_alive"] is False, result
-    if mode == "stock" and missing:
+    # Where the window can be held open: 3.11.5+ (and PyPy 3.11) drain the wake-up pipe without
+    # the lock, so the manager goes on to mark the pool broken while submit() holds it. Before
+    # 3.11.5 (Debian's 3.11.2) it takes the lock to drain the pipe, so it waits for the held
+    # submit() first, and the race needs a submit() that starts later: not held here.
+    window = result["marked_before_release"]
+    if mode == "stock" and missing and window:
         # 3.11's manager marked the pool broken without the lock, cleared the pending work,
         # then the held submit() queued its item: a future nobody will resolve (or its worker
         # start failed on the closed queue).
-        assert result["marked_before_release"] is True, result
         assert result["gated"] == ["pending"] or result["submit_error"], result
         return
     assert result["gated"] == ["error", "BrokenProcessPool"], result
     assert result["manager_alive"] is False and result["thread_errors"] == [], result
-    if mode == "shim" and missing:
-        assert result["marked_before_release"] is True, result  # the window was open
+    if mode == "shim" and missing and window:
         assert result["interventions"]["gh-109047"] == 1, result
 
 
