@@ -40,11 +40,10 @@ def test_a_submit_inside_the_break_window_is_failed_not_stranded(mode, shipped_d
             "patched" if mode == "shim" else "missing"
         )
     assert result["submitter_alive"] is False, result
-    # Where the window can be held open: 3.11.5+ (and PyPy 3.11) drain the wake-up pipe without
-    # the lock, so the manager goes on to mark the pool broken while submit() holds it. Before
-    # 3.11.5 (Debian's 3.11.2) it takes the lock to drain the pipe, so it waits for the held
-    # submit() first, and the race needs a submit() that starts later: not held here.
+    # The window is open where terminate_broken() marks the pool broken while a submit() holds
+    # the lock (3.11 stock, and our seam); 3.12 takes the lock first and waits.
     window = result["marked_before_release"]
+    assert window is missing, result
     if mode == "stock" and missing and window:
         # 3.11's manager marked the pool broken without the lock, cleared the pending work,
         # then the held submit() queued its item: a future nobody will resolve (or its worker

@@ -61,12 +61,27 @@ def finish(executor, manager, **fields):
 
 
 def scenario_submit_during_break(executor_cls):
-    """A submit() past its broken check when the manager starts tearing the pool down."""
+    """A submit() past its broken check when the manager starts tearing the pool down.
+
+    The manager is held as it calls terminate_broken() (whatever is there: the stdlib's, or our
+    seam), after it drained the wake-up pipe (under the shutdown lock before 3.11.5); then a
+    submit() is held inside its critical section, past its broken check; then the manager goes
+    on, and the submit() a little later."""
     import concurrent.futures.process as process
 
     executor = executor_cls(1, mp_context=multiprocessing.get_context("spawn"))
     executor.submit(operator.mul, 1, 2).result(timeout=WAIT)  # the manager and a worker are up
     manager = executor._executor_manager_thread
+    manager_cls = process._ExecutorManagerThread
+    terminate_broken = manager_cls.terminate_broken
+    at_break, go = threading.Event(), threading.Event()
+
+    def held_terminate_broken(self, *args, **kwargs):
+        at_break.set()
+        go.wait(WAIT)
+        return terminate_broken(self, *args, **kwargs)
+
+    manager_cls.terminate_broken = held_terminate_broken
     entered, release = threading.Event(), threading.Event()
     work_item = process._WorkItem
 
@@ -87,10 +102,12 @@ def scenario_submit_during_break(executor_cls):
         except Exception as exc:
             box["error"] = "%s: %s" % (type(exc).__name__, exc)
 
+    kill_workers(executor)
+    at_break.wait(WAIT)
     submitter = threading.Thread(target=gated_submit, name="gated submit", daemon=True)
     submitter.start()
     entered.wait(WAIT)
-    kill_workers(executor)
+    go.set()
     # 3.11 marks the pool broken without the lock; 3.12 takes the lock first, and waits for us.
     end = time.monotonic() + 2.0
     while not executor._broken and time.monotonic() < end:
