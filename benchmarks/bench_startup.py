@@ -17,6 +17,7 @@ output says whether the runs were enough: the half-width must be well under the 
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -100,6 +101,9 @@ def main(argv=None):
     parser.add_argument("--wheel", help="an already built wheel (default: build from checkout)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 30 rounds")
     args = parser.parse_args(argv)
+    if args.wheel:
+        args.wheel = os.path.abspath(args.wheel)
+    children.leave_checkout()
     if args.quick:
         args.runs, args.warmup = 30, 3
 

@@ -13,6 +13,7 @@ ROUNDS fresh executors after one untimed one.
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -102,6 +103,9 @@ def main(argv=None):
     parser.add_argument("--wheel", help="an already built wheel (default: build from checkout)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 blocks of 3")
     args = parser.parse_args(argv)
+    if args.wheel:
+        args.wheel = os.path.abspath(args.wheel)
+    children.leave_checkout()
     if args.quick:
         args.blocks, args.rounds, args.import_rounds = 2, 3, 30
 

@@ -54,6 +54,14 @@ def clean_env(extra_path=(), enabled=None):
     return env
 
 
+def leave_checkout():
+    """Make CACHE the working directory of this process and so of every child it starts. A
+    ``-c`` child puts its working directory first on sys.path: run from a checkout, the
+    checkout's package would shadow the one installed in a venv once the hook hands over."""
+    os.makedirs(CACHE, exist_ok=True)
+    os.chdir(CACHE)
+
+
 def checkout_env(overlay=None):
     """The package from this checkout importable, the pre-fix overlay (if any) in front of the
     stdlib, and activation left to the child's explicit apply()."""
