@@ -12,6 +12,7 @@ with a bootstrap interval.
 """
 
 import argparse
+import os
 import sys
 
 import children
@@ -28,6 +29,10 @@ def main(argv=None):
     parser.add_argument("--tasks", type=int, default=300, help="tasks (worker starts) per run")
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args(argv)
+    args.before = os.path.abspath(args.before)
+    if args.after:
+        args.after = os.path.abspath(args.after)
+    children.leave_checkout()
 
     overlay = None
     if children.probe(args.python)["shape"] == "upstream":

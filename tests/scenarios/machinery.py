@@ -141,6 +141,7 @@ def seams_on():
 def run_pool(executor_cls=None, workers=1, max_tasks=2, tasks=6):
     """A recycling pool to completion: ["ok", value] / ["error", text] / ["pending"] each."""
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import TimeoutError as ResultTimeout  # not the builtin before 3.11
 
     executor = (executor_cls or ProcessPoolExecutor)(
         workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=max_tasks
@@ -151,7 +152,7 @@ def run_pool(executor_cls=None, workers=1, max_tasks=2, tasks=6):
     for future in futures:
         try:
             out.append(["ok", future.result(timeout=max(0.0, deadline - time.monotonic()))])
-        except futures.TimeoutError:  # not the builtin before 3.11
+        except ResultTimeout:
             out.append(["pending"])
         except Exception as exc:
             out.append(["error", "%s: %s" % (type(exc).__name__, exc)])

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as ResultTimeout  # not the builtin before 3.11
 from concurrent.futures import process as pool_module
 
 RESULT_PREFIX = "SUBCLASS-RESULT: "
@@ -101,7 +102,7 @@ def run_pool(cls, workers, max_tasks, tasks, function):
     for future in futures:
         try:
             out.append(["ok", future.result(timeout=max(0.0, deadline - time.monotonic()))])
-        except futures.TimeoutError:  # not the builtin before 3.11
+        except ResultTimeout:
             out.append(["pending"])
         except Exception as exc:
             out.append(["error", type(exc).__name__])
@@ -139,7 +140,7 @@ def scenario_own_loop_after_shutdown_nowait():
     for future in futures:
         try:
             out.append(["ok", future.result(timeout=max(0.0, deadline - time.monotonic()))])
-        except futures.TimeoutError:  # not the builtin before 3.11
+        except ResultTimeout:
             out.append(["pending"])
         except Exception as exc:
             out.append(["error", type(exc).__name__])
