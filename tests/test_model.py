@@ -271,13 +271,6 @@ def expected_state(overlay):
     return expected
 
 
-def shared_tools():
-    path = os.environ.get("BACKPORT_SHARED_TOOLS") or os.path.join(
-        os.path.dirname(os.path.dirname(HERE)), "shared", "tools"
-    )
-    return path if os.path.isdir(path) else None
-
-
 # --- the strategies ------------------------------------------------------------------------
 
 DELAYS = st.integers(min_value=0, max_value=20)
@@ -472,7 +465,7 @@ def model_settings():
 
 
 @pytest.mark.parametrize("variant", ["shipped", "prefix-overlay"])
-def test_public_calls_under_threads_keep_their_invariants(variant, tmp_path, monkeypatch):
+def test_public_calls_under_threads_keep_their_invariants(variant, request, monkeypatch):
     budget = Budget(BUDGET)
     if SHRINK_SECONDS:
         # Documented by Hypothesis as a constant users may monkeypatch.
@@ -485,26 +478,8 @@ def test_public_calls_under_threads_keep_their_invariants(variant, tmp_path, mon
         # 3.14.7+ / 3.15 ship the fix; the pre-fix overlay stands in for their affected releases.
         if not (HAS_RECYCLING and shipped["affected"] is False and sys.version_info >= (3, 14)):
             pytest.skip("the pre-fix overlay only stands in for a fixed 3.14+ stdlib")
-        tools = shared_tools()
-        if tools is None:
-            if CI:
-                pytest.fail("CI must test the pre-fix overlay, but ../shared/tools is missing")
-            pytest.skip("../shared/tools not found (set BACKPORT_SHARED_TOOLS)")
-        overlay = str(tmp_path / "overlay")
-        done = subprocess.run(
-            [
-                sys.executable,
-                os.path.join(tools, "prefix-overlay.py"),
-                "--python",
-                sys.executable,
-                "--out",
-                overlay,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
+        # conftest's fixture: one way to build it, and the same rule for when it must exist.
+        overlay = request.getfixturevalue("prefix_overlay")
         expected = expected_state(overlay)
     else:
         expected = shipped
