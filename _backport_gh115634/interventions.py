@@ -74,16 +74,27 @@ last_internal_error: "Optional[str]" = None
 def record(fix: str, message: str, routine: bool = False) -> None:
     """Count one intervention of fix now, and queue its log record (message names the fix's
     executor); safe under a pool's lock. routine: a replacement a fixed stdlib makes too."""
+    log(count(fix, routine), fix, message)
+
+
+def count(fix: str, routine: bool = False) -> int:
+    """Count one intervention of fix now and return the level of its log record, for a caller
+    that can write the record only later: the count must be in status() before any future the
+    intervention resolves wakes the program (which may read status() at once)."""
     global _routine_seen
-    first = False
     with _lock:
         _counts[fix] += 1
         if routine and not _routine_seen:
-            _routine_seen = first = True
-    if first:
-        _queue(logging.INFO, fix, message + FIRST_ROUTINE_NOTE)
-    else:
-        _queue(logging.DEBUG if routine else logging.WARNING, fix, message)
+            _routine_seen = True
+            return logging.INFO
+    return logging.DEBUG if routine else logging.WARNING
+
+
+def log(level: int, fix: str, message: str) -> None:
+    """Queue the log record of an intervention counted by count(), at the level it returned."""
+    if level == logging.INFO:
+        message += FIRST_ROUTINE_NOTE
+    _queue(level, fix, message)
 
 
 def _queue(level: int, name: str, message: str) -> None:

@@ -291,15 +291,20 @@ class WorkerReplacement:
         error = self.process.BrokenProcessPool(STOCK_BROKEN_FUTURE)
         if cause is not None:
             error.__cause__ = self.process._RemoteTraceback("\n'''\n%s'''" % "".join(cause))
-        cancelled = 0
-        for item in list(pending.values()):
+        items = list(pending.values())
+        # Counted before any future resolves, so a program woken by one sees the count. A
+        # future cancelled between this count and the loop is passed over all the same.
+        cancelled = sum(item.future.cancelled() for item in items)
+        level = interventions.count("cancelled-future", routine=True) if cancelled else None
+        for item in items:
             try:
                 item.future.set_exception(error)
             except self.process._base.InvalidStateError:
-                cancelled += 1  # cancelled since it was queued: it is resolved already
+                pass  # cancelled since it was queued: it is resolved already
         pending.clear()
-        if cancelled:
-            interventions.record(
+        if level is not None:
+            interventions.log(
+                level,
                 "cancelled-future",
                 (
                     "%s: the pool broke with %d cancelled futures among the pending ones; "
@@ -307,7 +312,6 @@ class WorkerReplacement:
                     "manager thread would have died on InvalidStateError, leaving them pending "
                     "forever and the workers running)" % (pool, cancelled)
                 ),
-                routine=True,
             )
 
     def fail_pending(self, manager: "Any", verdict: "Verdict") -> None:
@@ -334,6 +338,8 @@ class WorkerReplacement:
         remote = None
         if cause is not None:
             remote = "\n'''\n%s'''" % "".join(cause)
+        # Counted before the first future resolves: the program it wakes may read status().
+        level = interventions.count(fix)
         failed = 0
         for item in items:
             error = process.BrokenProcessPool(message)
@@ -344,7 +350,8 @@ class WorkerReplacement:
                 failed += 1
             except process._base.InvalidStateError:
                 pass  # cancelled in the meantime: it is resolved already
-        interventions.record(
+        interventions.log(
+            level,
             fix,
             "%s: backport_gh115634 failed %d pending futures with "
             "BrokenProcessPool (%s): %s" % (pool, failed, STOCK_INSTEAD[fix], message),

@@ -162,12 +162,28 @@ def scenario_reuse(method):
     """bpo-39207: awaiting each result before the next submit keeps a single worker."""
     executor = concurrent.futures.ProcessPoolExecutor(4, mp_context=mp.get_context(method))
     futures = []
+    late_tokens = 0
     for i in range(8):
         futures.append(executor.submit(operator.mul, i, 2))
         futures[-1].result(timeout=HANG_WINDOW)
-    result = {"workers": len(executor._processes)}
+        late_tokens += not _idle_token_released(executor)
+    result = {"workers": len(executor._processes), "late_tokens": late_tokens}
     finish(result, outcomes(futures))
     executor.shutdown(wait=True)
+
+
+def _idle_token_released(executor, timeout=5.0):
+    """Wait until the manager thread has released the idle-worker token for the result just
+    received. The stdlib sets the result first and releases the token after, so without this
+    wait the next submit() can find no token and start a second worker (stock too: seen on
+    3.13.5t and PyPy 3.11, which switch threads sooner). The reuse itself is what is tested."""
+    semaphore = executor._idle_worker_semaphore
+    deadline = time.monotonic() + timeout
+    while semaphore._value < 1:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.001)
+    return True
 
 
 def _gated_pool(method, shutdown, drop_reference, force_flag=False):
@@ -353,9 +369,24 @@ def scenario_rescue_several(method):
 def scenario_rescue_dropped(method):
     """A stranded pool whose executor is then dropped: after apply() its pending work fails
     with BrokenProcessPool (gh-152967) rather than waiting forever."""
+    import backport_gh115634
+
     executor = _recycling_pool(method)
     futures = [executor.submit(operator.mul, i, 2) for i in range(8)]
-    result = {"done_before_apply": _progress_stops(futures)}
+    counted_when_failed = []
+
+    def note_count(future):
+        # Runs as the future resolves: a program woken by the failure reads status() no sooner.
+        if not future.cancelled() and future.exception() is not None:
+            counts = backport_gh115634.status().interventions
+            counted_when_failed.append(counts["gh-152967"])
+
+    for future in futures:
+        future.add_done_callback(note_count)
+    result = {
+        "done_before_apply": _progress_stops(futures),
+        "counted_when_failed": counted_when_failed,
+    }
     manager_thread = executor._executor_manager_thread
     executor_ref = weakref.ref(executor)
     executor = None
