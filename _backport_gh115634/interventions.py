@@ -5,11 +5,12 @@ instead of left pending forever, a stranded pool given a worker), never the per-
 
 Recording happens on a pool's manager thread, often under the pool's shutdown lock. So record()
 only counts and queues (a caller that fails futures calls count() before the first of them
-resolves, so a program woken by one finds it in status(), and log() after); the log records are emitted by a daemon thread of ours (started with the
-first record of a process, named "backport_gh115634 log emitter"), and at exit by an atexit
-handler for what is left. User code (handlers, filters) therefore never runs on a pool's thread or
-under its lock, and one that raises or is slow costs its record or its time, never the pool:
-flush() drops a record whose emission raised and counts it in ``dropped``.
+resolves, so a program woken by one finds it in status(), and log() after); the log records are
+emitted by a daemon thread of ours (started with the first record of a process, named
+"backport_gh115634 log emitter"), and at exit by an atexit handler for what is left. User code
+(handlers, filters) therefore never runs on a pool's thread or under its lock, and one that
+raises or is slow costs its record or its time, never the pool: flush() drops a record whose
+emission raised and counts it in ``dropped``.
 
 Levels, for a production service that leaves INFO on:
 
