@@ -129,6 +129,48 @@ def test_apply_and_revert_racing_from_threads(pristine, shipped_detection):
     assert status.applied is bool(keys)
 
 
+class _Refuses(type):
+    """A class that refuses new attributes, as a class made read-only by a C extension would."""
+
+    def __setattr__(cls, name, value):
+        raise TypeError("cannot set %r on %s" % (name, cls.__name__))
+
+
+def test_a_failed_apply_puts_back_what_it_had_installed(pristine, shipped_detection, monkeypatch):
+    if not shipped_detection.patchable:
+        pytest.skip("needs a patchable stdlib")
+    from _backport_gh115634 import patch as _patch
+
+    class Accepts:
+        def first(self):
+            return "stdlib"
+
+    class Refuses(metaclass=_Refuses):
+        def second(self):
+            return "stdlib"
+
+    originals = Accepts.__dict__["first"], Refuses.__dict__["second"]
+    keys = [(Accepts, "first"), (Refuses, "second")]
+    monkeypatch.setattr(_patch.seams, "seam_names", lambda process, detection: keys)
+    monkeypatch.setattr(
+        _patch.seams,
+        "build",
+        lambda process, replacement, found: {key: (lambda self: "ours") for key in keys},
+    )
+    with pytest.raises(TypeError, match="cannot set 'second'"):
+        backport_gh115634.apply()
+    # All or none: the seam set before the failure is gone again, and nothing is recorded.
+    assert (Accepts.__dict__["first"], Refuses.__dict__["second"]) == originals
+    assert not set(keys) & set(_patch.originals())
+    status = backport_gh115634.status()
+    assert status.applied is False
+    assert status.error.startswith("apply() failed: TypeError: cannot set 'second'"), status
+    monkeypatch.undo()
+    # A later apply() that succeeds clears the error.
+    status = backport_gh115634.apply()
+    assert status.applied is True and status.error is None, status
+
+
 def test_detection_cross_checks_the_version(shipped_detection):
     if not shipped_detection.patchable:
         pytest.skip("needs a patchable stdlib")
