@@ -312,20 +312,27 @@ STILL_WINDOW = 1.5
 RESUME_WINDOW = 15.0
 
 
-def _progress_stops(futures):
-    """Wait until no future has completed for STILL_WINDOW (or all are done); return how many
-    are done. Bounded by HANG_WINDOW."""
+def _progress_stops(futures, managers):
+    """Wait until every future is done, or until the pools are stranded: work pending and no
+    worker process left in any of them, for STILL_WINDOW on end (a replacement may follow an
+    exit a moment later, so one look is not enough). Return how many futures are done. Bounded
+    by HANG_WINDOW. A slow start (PyPy, coverage, a busy machine) is not taken for a stop: the
+    process tables, which the manager threads keep even after shutdown(wait=False), say whether
+    anything can still run the work."""
     deadline = time.monotonic() + HANG_WINDOW
-    done = sum(future.done() for future in futures)
-    last_change = time.monotonic()
-    while done < len(futures) and time.monotonic() < deadline:
-        concurrent.futures.wait(futures, timeout=0.05, return_when="FIRST_COMPLETED")
-        now_done = sum(future.done() for future in futures)
-        if now_done != done:
-            done, last_change = now_done, time.monotonic()
-        elif time.monotonic() - last_change > STILL_WINDOW:
-            break
-    return done
+    stranded_since = None
+    while time.monotonic() < deadline:
+        done = sum(future.done() for future in futures)
+        if done == len(futures):
+            return done
+        if any(manager.processes for manager in managers):
+            stranded_since = None
+        elif stranded_since is None:
+            stranded_since = time.monotonic()
+        elif time.monotonic() - stranded_since > STILL_WINDOW:
+            return done
+        time.sleep(0.01)
+    return sum(future.done() for future in futures)
 
 
 def _apply_and_resume(result, futures):
@@ -336,8 +343,18 @@ def _apply_and_resume(result, futures):
     result["applied"] = backport_gh115634.apply().applied
     out = outcomes(futures, timeout=RESUME_WINDOW)
     result["resumed_in"] = round(time.monotonic() - started, 3)
-    result["interventions"] = dict(backport_gh115634.status().interventions)
     return out
+
+
+def _settle(managers, out):
+    """Let the pools finish before finish() reads the counts, so that no intervention is
+    recorded between that read and the log's (a worker retiring after the last result is
+    replaced, and counted, until the pool shuts down). Where work is still pending, finish()
+    reports the hang instead."""
+    if any(item == ["pending"] for item in out):
+        return
+    for manager in managers:
+        manager.join(HANG_WINDOW)
 
 
 def _recycling_pool(method, max_workers=1):
@@ -351,15 +368,18 @@ def scenario_rescue_stuck(method, pools=1):
     apply(): apply() alone, with no submit(), must bring every result in."""
     executors = [_recycling_pool(method) for _ in range(pools)]
     futures = [executor.submit(operator.mul, i, 2) for executor in executors for i in range(8)]
+    managers = [executor._executor_manager_thread for executor in executors]
     result = {
         "expected": [["ok", i * 2] for _ in executors for i in range(8)],
-        "done_before_apply": _progress_stops(futures),
+        "done_before_apply": _progress_stops(futures, managers),
         "workers_before_apply": [len(executor._processes) for executor in executors],
     }
     out = _apply_and_resume(result, futures)
+    if not any(item == ["pending"] for item in out):
+        for executor in executors:
+            executor.shutdown(wait=False)
+    _settle(managers, out)
     finish(result, out)
-    for executor in executors:
-        executor.shutdown(wait=True)
 
 
 def scenario_rescue_several(method):
@@ -384,7 +404,7 @@ def scenario_rescue_dropped(method):
     for future in futures:
         future.add_done_callback(note_count)
     result = {
-        "done_before_apply": _progress_stops(futures),
+        "done_before_apply": _progress_stops(futures, [executor._executor_manager_thread]),
         "counted_when_failed": counted_when_failed,
     }
     manager_thread = executor._executor_manager_thread
@@ -403,12 +423,14 @@ def scenario_rescue_shutdown_nowait(method):
     rest (gh-119592). apply() must bring every result in."""
     executor = _recycling_pool(method)
     futures = [executor.submit(sleep_return, 0.3, i) for i in range(6)]
+    manager = executor._executor_manager_thread
     executor.shutdown(wait=False)
     result = {
         "expected": [["ok", i] for i in range(6)],
-        "done_before_apply": _progress_stops(futures),
+        "done_before_apply": _progress_stops(futures, [manager]),
     }
     out = _apply_and_resume(result, futures)
+    _settle([manager], out)
     finish(result, out)
 
 
@@ -449,9 +471,12 @@ def scenario_rescue_racing(method):
     }
     out = _apply_and_resume(result, futures)
     result["workers"] = [len(executor._processes) for executor in executors]
+    managers = [executor._executor_manager_thread for executor in executors]
+    if not any(item == ["pending"] for item in out):
+        for executor in executors:
+            executor.shutdown(wait=False)
+    _settle(managers, out)
     finish(result, out)
-    for executor in executors:
-        executor.shutdown(wait=True)
 
 
 def main():
