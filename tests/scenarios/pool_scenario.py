@@ -250,10 +250,17 @@ def scenario_forced_kill(method):
         2, mp_context=mp.get_context(method), max_tasks_per_child=1
     )
     futures = [executor.submit(sleep_return, 0.05, i) for i in range(30)]
+    manager_thread = executor._executor_manager_thread
     futures[0].result(timeout=HANG_WINDOW)
     executor.kill_workers()
     out = outcomes(futures)
-    time.sleep(0.5)
+    # The futures fail before the manager has reaped the killed workers (and a forkserver
+    # reports a child's end only once it has reaped it): wait for both, bounded. A worker that
+    # escaped the kill waits on the call queue for good, so it is still here after the wait.
+    manager_thread.join(HANG_WINDOW)
+    deadline = time.monotonic() + 5.0
+    while mp.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
     result = {
         "force_flag": getattr(executor, "_force_shutting_down", None),
         "children_alive": len(mp.active_children()),
