@@ -7,6 +7,7 @@ produce (a child that crashed, printed wrong results or garbage, a .pth outside 
 """
 
 import json
+import types
 
 import pytest
 
@@ -175,3 +176,41 @@ SKIPPED_RUN = {"ran": False, "outcome": _doctor.SKIPPED, "detail": "no max_tasks
 def test_decide(status, main, code, words):
     got_code, verdict = _doctor.decide(status, main)
     assert got_code == code and words in verdict, (got_code, verdict)
+
+
+# --- the doctor's own failures: reported, never a traceback ----------------------------------
+
+
+def test_a_status_that_raises_is_reported(monkeypatch):
+    def broken():
+        raise RuntimeError("cannot inspect")
+
+    monkeypatch.setattr(_doctor.backport_gh115634, "status", broken)
+    report = _doctor.collect()
+    assert report["error"] == "status() failed: RuntimeError: cannot inspect", report
+    assert report["reason"] == "could not inspect concurrent.futures.process"
+    assert report["affected"] is None and report["python"], report
+    assert set(report["fixes"].values()) == {"missing"}
+
+
+def test_interpreter_flags_fall_back_to_none(monkeypatch):
+    def broken():
+        raise ValueError("odd flags")
+
+    monkeypatch.setattr(_doctor.subprocess, "_args_from_interpreter_flags", broken, raising=False)
+    assert _doctor._interpreter_flags() == []
+
+
+def test_a_child_that_cannot_start_fails_the_live_check(monkeypatch, tmp_path):
+    monkeypatch.setattr(_doctor.sys, "executable", str(tmp_path / "no-such-python"))
+    run = _doctor.run_reproducer("test", deadline=5.0)
+    assert run["outcome"] == _doctor.FAILED and run["done"] == 0, run
+    assert run["detail"].startswith("could not start "), run
+
+
+def test_killing_a_child_that_is_gone_already_is_not_an_error(monkeypatch):
+    def gone(pid):
+        raise ProcessLookupError(pid)
+
+    monkeypatch.setattr(_doctor, "_group_kill", lambda: gone)
+    _doctor._kill_child(types.SimpleNamespace(pid=2**22 + 1))  # does not raise
