@@ -353,13 +353,15 @@ def _apply_and_resume(result, futures):
     return out
 
 
-def _settle(managers, out):
-    """Let the pools finish before finish() reads the counts, so that no intervention is
-    recorded between that read and the log's (a worker retiring after the last result is
-    replaced, and counted, until the pool shuts down). Where work is still pending, finish()
-    reports the hang instead."""
+def _settle(executors, managers, out):
+    """Shut the pools down and join their manager threads before finish() reads the counts, so
+    that no intervention is recorded between that read and the log's (a worker retiring after
+    the last result is replaced, and counted, until the pool shuts down). Where work is still
+    pending, finish() reports the hang instead."""
     if any(item == ["pending"] for item in out):
         return
+    for executor in executors:
+        executor.shutdown(wait=False)
     for manager in managers:
         manager.join(HANG_WINDOW)
 
@@ -382,10 +384,7 @@ def scenario_rescue_stuck(method, pools=1):
         "workers_before_apply": [len(executor._processes) for executor in executors],
     }
     out = _apply_and_resume(result, futures)
-    if not any(item == ["pending"] for item in out):
-        for executor in executors:
-            executor.shutdown(wait=False)
-    _settle(managers, out)
+    _settle(executors, managers, out)
     finish(result, out)
 
 
@@ -437,7 +436,7 @@ def scenario_rescue_shutdown_nowait(method):
         "done_before_apply": _progress_stops(futures, [manager]),
     }
     out = _apply_and_resume(result, futures)
-    _settle([manager], out)
+    _settle([executor], [manager], out)
     finish(result, out)
 
 
@@ -479,10 +478,7 @@ def scenario_rescue_racing(method):
     out = _apply_and_resume(result, futures)
     result["workers"] = [len(executor._processes) for executor in executors]
     managers = [executor._executor_manager_thread for executor in executors]
-    if not any(item == ["pending"] for item in out):
-        for executor in executors:
-            executor.shutdown(wait=False)
-    _settle(managers, out)
+    _settle(executors, managers, out)
     finish(result, out)
 
 
