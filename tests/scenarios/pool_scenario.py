@@ -409,11 +409,11 @@ def scenario_rescue_dropped(method):
 
     for future in futures:
         future.add_done_callback(note_count)
+    manager_thread = executor._executor_manager_thread
     result = {
-        "done_before_apply": _progress_stops(futures, [executor._executor_manager_thread]),
+        "done_before_apply": _progress_stops(futures, [manager_thread]),
         "counted_when_failed": counted_when_failed,
     }
-    manager_thread = executor._executor_manager_thread
     executor_ref = weakref.ref(executor)
     executor = None
     result["collected"] = collect(executor_ref)
