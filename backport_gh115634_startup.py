@@ -24,8 +24,9 @@ Concurrency. ``_lock`` guards every module global below that is written after im
 (``requested_by``, ``disabled_by_env``, ``_finder``, ``_loading``, ``delivered``, ``fired``,
 ``_deferred``). It is a leaf: held for a few assignments only, never while importing, calling
 into the package or running stdlib code; the package may take it while holding its own lock
-(the package's lock order: its own lock, then this one). ``calls``, ``bad_env_value`` and
-``hook_error`` are single appends or assignments, atomic on every build, and read for reports.
+(the package's lock order: its own lock, then this one). A forked child gets a new one.
+``calls``, ``bad_env_value`` and ``hook_error`` are single appends or assignments, atomic on every
+build, and read for reports.
 
 Typed, at no cost at start: annotations name builtins, or are strings that only a type checker
 reads; ``typing`` and ``importlib`` are imported for the checker alone (``TYPE_CHECKING``).
@@ -202,6 +203,17 @@ def undefer() -> bool:
 
 def deferred() -> bool:
     return _deferred is not None
+
+
+def _after_fork_in_child() -> None:
+    # Another thread may have held _lock at the fork; in the child it would never let go. The
+    # records are the child's too: it runs with the same hook, deferral and patched classes.
+    global _lock
+    _lock = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _PostImportFinder:

@@ -3,14 +3,24 @@
 Only rare paths record (a worker replacement the stock code would have skipped, futures failed
 instead of left pending forever, a stranded pool given a worker), never the per-task path.
 
-Recording happens on a pool's manager thread, often under the pool's shutdown lock. So record()
-only counts and queues (a caller that fails futures calls count() before the first of them
-resolves, so a program woken by one finds it in status(), and log() after); the log records are
-emitted by a daemon thread of ours (started with the first record of a process, named
-"backport_gh115634 log emitter"), and at exit by an atexit handler for what is left. User code
-(handlers, filters) therefore never runs on a pool's thread or under its lock, and one that
-raises or is slow costs its record or its time, never the pool: flush() drops a record whose
-emission raised and counts it in ``dropped``.
+What a program sees of this module is what a fixed CPython shows, plus what it asks for: the
+counts in ``status()``, and the records its logging configuration enables. So:
+
+- No thread of ours. Recording happens on a pool's manager thread, often under the pool's shutdown
+  lock, where no user code (a handler, a filter) may run. record() counts, asks the logger whether
+  any handler would take the record (``isEnabledFor``: a record nobody takes costs nothing more,
+  not even its message), and queues it. The same manager thread emits the queue (flush()) at a
+  point of its loop where it holds no lock: before it waits (seams.py), after it failed the
+  pending futures of a broken pool, after 3.11's teardown. The stdlib itself logs on that thread
+  (a done-callback's exception), outside its locks, as we do. Whatever no manager reached is
+  emitted at exit (atexit).
+- Bounded: the handlers may take a burst of ``FLUSH_BUDGET`` seconds, then ``FLUSH_SHARE`` of the
+  time; a record that finds the credit spent is dropped and counted in ``dropped``, as is a record
+  whose handler or filter raised. A slow log sink costs records, never more than that of a pool's
+  progress or of the exit. (A handler that never returns blocks the thread that calls it, as it
+  would block the stdlib's own records on that thread.)
+- Per process: a forked child starts from a clean slate (no counts, no queue, new lock), as the
+  counts and records are the parent's (``os.register_at_fork``).
 
 Levels, for a production service that leaves INFO on:
 
@@ -25,12 +35,14 @@ Levels, for a production service that leaves INFO on:
 No handler is added; without one, logging's last resort prints WARNING records (not INFO or
 DEBUG) to stderr, message only, so each message names the package as well as the fix and pool.
 
-Concurrency: ``_lock`` guards the counts, the first-routine flag and the number of records queued,
-and is a leaf held for integer increments only (no allocation of a collectable object, so no
-garbage collection, and with it no finaliser, can run while it is held). ``_emitter_lock`` guards
-starting the emitter thread; it is taken with no other lock of ours held, though a pool's lock
-may be. The queue is a deque, whose append and popleft are atomic. snapshot() reads each count
-without the lock: every count is exact, the set of counts is not one instant's.
+Concurrency: ``_lock`` guards the counts, the first-routine flag and the two record tallies
+(``_queued``, ``_done``), and is a leaf held for integer increments only (no allocation of a
+collectable object, so no garbage collection, and with it no finaliser, can run while it is held).
+The queue is a deque, whose append and popleft are atomic: records from several manager threads
+may be emitted by any of them, each exactly once. ``isEnabledFor`` may take logging's own module
+lock (on a cache miss), under a pool's lock: logging never takes a pool's lock, so no cycle.
+snapshot() reads each count without the lock: every count is exact, the set of counts is not one
+instant's.
 """
 
 import atexit  # already loaded: logging imports it
@@ -45,7 +57,7 @@ from _backport_gh115634 import detect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Deque, Optional, Tuple
+    from typing import Callable, Deque, Optional, Tuple
 
 RESCUE = "rescue"
 NAMES = detect.FIXES + (RESCUE,)
@@ -56,6 +68,11 @@ FIRST_ROUTINE_NOTE = (
     " (the first routine intervention in this process, logged at INFO; "
     "further ones are logged at DEBUG)"
 )
+# How long the application's handlers may hold the threads that emit our records: a burst of up
+# to FLUSH_BUDGET seconds, then FLUSH_SHARE of the time (the credit refills at that rate). A
+# record that finds no credit left is dropped, and counted.
+FLUSH_BUDGET = 0.5
+FLUSH_SHARE = 0.1
 
 _logger = logging.getLogger(LOGGER_NAME)
 _lock = threading.Lock()
@@ -63,19 +80,22 @@ _counts = dict.fromkeys(NAMES, 0)
 _routine_seen = False
 _pending: "Deque[Tuple[int, str, str]]" = collections.deque()
 _queued = 0  # records queued so far (under _lock)
-_done = 0  # records emitted or dropped so far (by whichever thread flushes)
-# Records whose emission raised (a handler or filter of the application's); each is lost.
+_done = 0  # records emitted or dropped so far (under _lock)
+# Records lost: their handler or filter raised, or a flush ran out of its budget before them.
 dropped = 0
-_ready = threading.Event()
-_emitter_lock = threading.Lock()
-_emitter: "Optional[threading.Thread]" = None
 # The last error of ours caught on a manager thread, as text, for status().error.
 last_internal_error: "Optional[str]" = None
+# Seconds of handler time left, as of _credit_at (time.monotonic()). Read and written by whichever
+# thread flushes, without a lock: two flushing at once may each spend it, so the bound holds per
+# thread (there is one manager thread per pool).
+_credit = FLUSH_BUDGET
+_credit_at = 0.0
 
 
-def record(fix: str, message: str, routine: bool = False) -> None:
-    """Count one intervention of fix now, and queue its log record (message names the fix's
-    executor); safe under a pool's lock. routine: a replacement a fixed stdlib makes too."""
+def record(fix: str, message: "Callable[[], str]", routine: bool = False) -> None:
+    """Count one intervention of fix now, and queue its log record; safe under a pool's lock.
+    message: makes the text (naming the fix's executor), called only if a handler may take it.
+    routine: a replacement a fixed stdlib makes too."""
     log(count(fix, routine), fix, message)
 
 
@@ -92,43 +112,21 @@ def count(fix: str, routine: bool = False) -> int:
     return logging.DEBUG if routine else logging.WARNING
 
 
-def log(level: int, fix: str, message: str) -> None:
+def log(level: int, fix: str, message: "Callable[[], str]") -> None:
     """Queue the log record of an intervention counted by count(), at the level it returned."""
+    if not _logger.isEnabledFor(level):
+        return
+    text = message()
     if level == logging.INFO:
-        message += FIRST_ROUTINE_NOTE
-    _queue(level, fix, message)
+        text += FIRST_ROUTINE_NOTE
+    _queue(level, fix, text)
 
 
-def _queue(level: int, name: str, message: str) -> None:
+def _queue(level: int, name: str, text: str) -> None:
     global _queued
     with _lock:
         _queued += 1
-    _pending.append((level, name, message))
-    _ready.set()
-    if _emitter is None or not _emitter.is_alive():
-        _start_emitter()
-
-
-def _start_emitter() -> None:
-    global _emitter
-    with _emitter_lock:
-        if _emitter is not None and _emitter.is_alive():
-            return
-        thread = threading.Thread(
-            target=_emit_forever, name="backport_gh115634 log emitter", daemon=True
-        )
-        try:
-            thread.start()
-        except RuntimeError:
-            return  # interpreter shutdown: the atexit handler emits what is queued
-        _emitter = thread
-
-
-def _emit_forever() -> None:
-    while True:
-        _ready.wait()
-        _ready.clear()  # before flushing: a record queued from now on sets it again
-        flush()
+    _pending.append((level, name, text))
 
 
 def internal_error(doing: str, exc: BaseException) -> None:
@@ -139,34 +137,49 @@ def internal_error(doing: str, exc: BaseException) -> None:
         "an error of backport_gh115634 on a pool's manager thread while %s: "
         "%s: %s" % (doing, type(exc).__name__, exc)
     )
-    _queue(
-        logging.WARNING,
-        "internal-error",
-        last_internal_error + "; the stdlib's own code ran instead. Please report this.",
-    )
+    if _logger.isEnabledFor(logging.WARNING):
+        _queue(
+            logging.WARNING,
+            "internal-error",
+            last_internal_error + "; the stdlib's own code ran instead. Please report this.",
+        )
 
 
 def flush() -> None:
-    """Emit the queued records on this thread, which must hold no pool lock and no lock of ours.
-    Never raises: a record whose handler or filter raised is dropped (and counted)."""
-    global dropped, _done
+    """Emit the queued records on this thread, which must hold no pool lock and no lock of ours,
+    while the handlers' time credit lasts; drop (and count) the records it does not cover, so a
+    stalled log sink never holds a pool or the exit for long. Never raises."""
+    global dropped, _done, _credit, _credit_at
+    if not _pending:
+        return  # the common case, once per result on every manager thread: nothing to do
+    now = time.monotonic()
+    credit = min(FLUSH_BUDGET, _credit + (now - _credit_at) * FLUSH_SHARE)
     while True:
         try:
-            level, fix, message = _pending.popleft()
+            level, fix, text = _pending.popleft()
         except IndexError:
-            return
+            break
         try:
-            _logger.log(level, "%s: %s", fix, message)
+            if credit <= 0:
+                dropped += 1
+            else:
+                _logger.log(level, "%s: %s", fix, text)
         except Exception:
             dropped += 1
         finally:
             with _lock:
                 _done += 1
+            spent = time.monotonic()
+            credit -= spent - now
+            now = spent
+    _credit, _credit_at = credit, now
 
 
 def drain(timeout: float) -> bool:
-    """Wait up to timeout seconds until every record queued so far was emitted or dropped;
-    True if so. For tests and the doctor, which read what was logged."""
+    """Emit what is queued on the calling thread (which must hold no pool lock), then wait up to
+    timeout seconds until every record another thread took from the queue was emitted or
+    dropped; True if so. For tests and the doctor, which read what was logged."""
+    flush()
     deadline = time.monotonic() + timeout
     while _done < _queued:
         if time.monotonic() >= deadline:
@@ -189,14 +202,20 @@ def describe_executor(executor: object, manager: threading.Thread) -> str:
 
 
 def _after_fork_in_child() -> None:
-    """A forked child has no emitter thread, and must not log its parent's records again."""
-    global _emitter, _queued, _done, _lock, _emitter_lock
-    # Another thread may have held them at the fork; in this child it never lets go.
-    _lock, _emitter_lock = threading.Lock(), threading.Lock()
+    """A forked child starts from a clean slate: the counts, records and errors are its
+    parent's, and another thread may have held the lock at the fork (in the child it would never
+    let go)."""
+    global _lock, _routine_seen, _queued, _done, dropped, last_internal_error, _credit, _credit_at
+    _lock = threading.Lock()
     _pending.clear()
-    _emitter, _queued, _done = None, 0, 0
+    for name in NAMES:
+        _counts[name] = 0
+    _routine_seen = False
+    _queued = _done = dropped = 0
+    last_internal_error = None
+    _credit, _credit_at = FLUSH_BUDGET, 0.0
 
 
-atexit.register(flush)  # what the emitter had not reached at exit
+atexit.register(flush)  # what no manager thread emitted
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)

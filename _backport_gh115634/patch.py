@@ -11,6 +11,9 @@ State, all of it guarded by ``_lock``, the package's state lock (re-entrant; the
 - ``_last_error``: why the last apply() failed; a successful apply() clears it.
 - ``_warned``: whether the unrecognised-stdlib warning was given (once per process).
 
+A forked child gets a new ``_lock`` (another thread may have held it at the fork); the rest is
+the child's too, as the patched classes are.
+
 ``status().applied`` is computed, not remembered: are our seams on the classes of the pool module
 in ``sys.modules`` now. Every public function first gets that module complete, holding no lock
 (``complete()`` may wait for another thread's import, as any import statement does), then takes
@@ -18,6 +21,7 @@ in ``sys.modules`` now. Every public function first gets that module complete, h
 come after it is released.
 """
 
+import os
 import sys
 import threading
 
@@ -222,6 +226,17 @@ def originals() -> "Dict[Key, Any]":
     """{(class, name): the stdlib object our seam there replaced}, for tests and the doctor."""
     with _lock:
         return {key: entry[0] for key, entry in _installed.items()}
+
+
+def _after_fork_in_child() -> None:
+    """Another thread may have held the state lock at the fork; in the child it never lets go.
+    The rest of the state describes the classes, which the child shares with its parent."""
+    global _lock
+    _lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _wake(process: "ModuleType") -> None:

@@ -124,17 +124,18 @@ class WorkerReplacement:
                     cause = traceback.format_exception(type(exc), exc, exc.__traceback__)
                     fix, message = "failed-spawn", SPAWN_FAILED
                     if manager.processes:
+                        error = exc
                         interventions.record(
                             fix,
-                            (
+                            lambda: (
                                 "%s: a replacement worker could not be started (%s: %s); "
                                 "backport_gh115634 kept the manager thread running (the stock one "
                                 "would have died with the error, leaving every future pending) and "
                                 "%d workers keep draining the queue"
                                 % (
                                     interventions.describe_executor(executor, manager),
-                                    type(exc).__name__,
-                                    exc,
+                                    type(error).__name__,
+                                    error,
                                     len(manager.processes),
                                 )
                             ),
@@ -165,8 +166,16 @@ class WorkerReplacement:
         return None
 
     def _record_spawn(self, fix: str, manager: "Any", executor: "Any") -> None:
-        pool = interventions.describe_executor(executor, manager)
         pending = len(manager.pending_work_items)
+        describe = interventions.describe_executor
+        interventions.record(
+            fix,
+            lambda: self._spawn_text(fix, describe(executor, manager), pending),
+            routine=fix in interventions.ROUTINE,
+        )
+
+    @staticmethod
+    def _spawn_text(fix: str, pool: str, pending: int) -> str:
         if fix == "gh-115634":
             text = (
                 "%s: a worker exited at max_tasks_per_child with %d tasks pending; "
@@ -185,7 +194,7 @@ class WorkerReplacement:
                 "this way, before apply() or while reverted); backport_gh115634 started a "
                 "worker" % (pool, pending)
             )
-        interventions.record(fix, text, routine=fix in interventions.ROUTINE)
+        return text
 
     def spawn(self, manager: "Any", executor: "Any") -> None:
         """Start one worker wired to the manager's queues and record it in its process table.
@@ -266,7 +275,7 @@ class WorkerReplacement:
         """
         pending, processes = manager.pending_work_items, manager.processes
         executor = manager.executor_reference()
-        pool = interventions.describe_executor(executor, manager)
+        pool = interventions.describe_executor(executor, manager)  # while we hold the executor
         if self.break_unlocked and executor is not None:
             executor._broken = STOCK_BROKEN_POOL
             executor._shutdown_thread = True
@@ -278,7 +287,7 @@ class WorkerReplacement:
             if (len(pending), len(processes)) != before:
                 interventions.record(
                     "gh-109047",
-                    (
+                    lambda: (
                         "%s: a submit() was under way as the pool broke; backport_gh115634 let it "
                         "finish before the teardown, so its future fails with BrokenProcessPool "
                         "(the stock 3.11 code could leave it pending forever, or its worker "
@@ -306,7 +315,7 @@ class WorkerReplacement:
             interventions.log(
                 level,
                 "cancelled-future",
-                (
+                lambda: (
                     "%s: the pool broke with %d cancelled futures among the pending ones; "
                     "backport_gh115634 failed the others with BrokenProcessPool (the stock 3.11 "
                     "manager thread would have died on InvalidStateError, leaving them pending "
@@ -353,6 +362,8 @@ class WorkerReplacement:
         interventions.log(
             level,
             fix,
-            "%s: backport_gh115634 failed %d pending futures with "
-            "BrokenProcessPool (%s): %s" % (pool, failed, STOCK_INSTEAD[fix], message),
+            lambda: (
+                "%s: backport_gh115634 failed %d pending futures with "
+                "BrokenProcessPool (%s): %s" % (pool, failed, STOCK_INSTEAD[fix], message)
+            ),
         )

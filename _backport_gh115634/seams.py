@@ -4,14 +4,19 @@ Seams, narrowest first:
 
 * ``ProcessPoolExecutor._adjust_process_count`` (pre-fix shape): the manager loop calls it right
   after a worker exit. Only that call is redirected to the upstream replacement logic; calls from
-  submit() (the worker-reuse logic of bpo-39207) keep the stdlib behaviour.
+  submit() (the worker-reuse logic of bpo-39207) keep the stdlib behaviour. Which call is which is
+  told by the manager's state, not by who the caller is (a subclass may override the method and
+  delegate with super()): the wait seam notes the pid of a worker that sent its last result, and
+  the call on that manager's thread once the loop has taken that pid out of its process table is
+  the exit path. A done-callback that submit()s from the manager thread runs before that.
 * ``ProcessPoolExecutor._replace_dead_worker`` (late 3.13.x): its whole job is the exit path, so
   it is replaced outright to gain the hardening it lacks.
 * ``_ExecutorManagerThread.wait_result_broken_or_wakeup``: the one place a manager thread blocks.
   It never blocks with work pending and no worker alive: it starts a worker (the rescue of a pool
   the stock code stranded), or fails that work where nothing may start one (a garbage collected
   executor never reaches the two seams above; a forced shutdown). It also reports the verdicts
-  the seams above leave.
+  the seams above leave, and emits our queued log records (interventions.flush): the manager
+  thread holds no lock here.
 * ``ProcessPoolExecutor._force_shutdown`` (3.14+): flags the forced shutdown, under the shutdown
   lock, before the original snapshots the processes it will signal.
 * ``_ExecutorManagerThread.terminate_broken`` (3.11, PyPy 3.11): before the original tears a
@@ -26,13 +31,13 @@ Each runs on a manager thread (or in submit()), in places the stdlib's loop does
 raise: an exception of ours is caught, reported (interventions.internal_error), and the stdlib's
 own code runs instead.
 
-State: ``_epoch``, a counter that revert() advances (``void_verdicts``, called under the package's
-state lock; seams only read it). A verdict is left on the manager thread tagged with the epoch it
-was left in, and the wait seam acts only on one of the current epoch: a verdict left before a
-revert() is void after the next apply(), whatever happened to its pool in between.
+State: the exit pid a wait left on its manager thread (``EXIT_ATTR``, written and read by that
+thread alone), and ``_epoch``, a counter that revert() advances (``void_verdicts``, called under
+the package's state lock; seams only read it). A verdict is left on the manager thread tagged
+with the epoch it was left in, and the wait seam acts only on one of the current epoch: a verdict
+left before a revert() is void after the next apply(), whatever happened to its pool in between.
 """
 
-import sys
 import threading
 
 from _backport_gh115634 import detect, interventions
@@ -49,6 +54,9 @@ if TYPE_CHECKING:  # annotations only: the pool module does not load typing on 3
 
 # Where a seam leaves an (epoch, verdict) pair for the manager thread's next wait.
 VERDICT_ATTR = "_backport_gh115634_verdict"
+# Where the wait seam leaves, on the manager thread, the pid of a worker whose result said it
+# exits (None after any other wait): that worker's exit path is the loop's next step.
+EXIT_ATTR = "_backport_gh115634_exit_pid"
 
 _epoch = 0
 
@@ -68,11 +76,10 @@ def build(
     """
     executor_cls = process.ProcessPoolExecutor
     manager_cls = process._ExecutorManagerThread
-    manager_run_code = manager_cls.run.__code__
     after_exit = replacement.after_exit
     current_thread = threading.current_thread
-    get_frame = sys._getframe
     internal_error = interventions.internal_error
+    flush = interventions.flush
     seams: "Dict[Key, Callable[..., Any]]" = {}
 
     def leave_verdict(manager: "Any", verdict: "Optional[Verdict]") -> None:
@@ -90,16 +97,17 @@ def build(
             cls.__name__ == manager_cls.__name__ and cls.__module__ == manager_cls.__module__
         )
 
-    def called_by_manager_loop(caller: "Any") -> bool:
-        """Is caller (a code object) a manager thread's run()? Exact for the class this build
-        patched; after a reload, an old executor's pool may be run by the new class's loop."""
-        if caller is manager_run_code:
-            return True
-        if caller.co_name != "run":
-            return False  # submit(), a done-callback: the cheap, common answer
-        manager = current_thread()
-        run = getattr(type(manager), "run", None)
-        return is_manager(manager) and getattr(run, "__code__", None) is caller
+    def on_exit_path(thread: "Any") -> bool:
+        """Is this call the manager loop's worker-exit path? True once per exit: on the manager
+        thread whose last wait returned an exiting worker's result, after the loop took that
+        worker out of its process table (a done-callback's submit() runs before that). Whoever
+        called us, a subclass delegating with super() included."""
+        state = thread.__dict__
+        pid = state.get(EXIT_ATTR)
+        if pid is None or pid in thread.processes:
+            return False
+        state[EXIT_ATTR] = None  # taken: a callback run from here on is a submit() again
+        return True
 
     def stock_instead(
         what: str, exc: Exception, original: "Callable[[Any], None]", executor: "Any"
@@ -118,10 +126,9 @@ def build(
         adjust_process_count: "Callable[[Any], None]" = originals[key]
 
         def _adjust_process_count(self: "Any") -> None:
-            if called_by_manager_loop(get_frame(1).f_code):
-                # The manager loop's worker-exit path, under the shutdown lock. Callbacks that
-                # submit() from the manager thread come through submit's frame instead.
-                manager = current_thread()
+            manager = current_thread()
+            if on_exit_path(manager):
+                # The manager loop's worker-exit path, under the shutdown lock.
                 try:
                     leave_verdict(manager, after_exit(manager, self))
                 except Exception as exc:
@@ -157,6 +164,7 @@ def build(
         rescue = replacement.rescue
 
         def wait_result_broken_or_wakeup(self: "Any") -> "Tuple[Any, bool, Optional[List[str]]]":
+            flush()  # the records our seams queued under the lock: it is not held here
             verdict = None
             try:
                 verdict = take_verdict(self)
@@ -181,8 +189,13 @@ def build(
                 verdict = None
                 internal_error("checking the pool before the manager thread waits", exc)
             if verdict is not None:
+                flush()  # the loop tears the pool down and ends: no later pass of ours
                 return None, True, verdict[1]
-            return wait(self)
+            waited = wait(self)
+            # Noted for _adjust_process_count: this worker's exit path comes next. A result is
+            # a _ResultItem (3.11+), or None after a wake-up.
+            self.__dict__[EXIT_ATTR] = getattr(waited[0], "exit_pid", None)
+            return waited
 
         seams[key] = wait_result_broken_or_wakeup
 
@@ -209,7 +222,10 @@ def build(
                 before_break(self, args[0] if args else kwargs.get("cause"))
             except Exception as exc:
                 internal_error("failing the work of a broken pool", exc)
-            return terminate_broken(self, *args, **kwargs)
+            try:
+                return terminate_broken(self, *args, **kwargs)
+            finally:
+                flush()  # the manager loop ends after this; the teardown released its lock
 
         seams[key] = _terminate_broken
 
