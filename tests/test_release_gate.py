@@ -100,7 +100,8 @@ def test_pth_gate_matches_detect(version, may_need):
 
 
 @pytest.mark.parametrize(
-    ("value", "goes"), [("1", True), (" 1 ", True), ("0", None), ("", None), ("yes", None)]
+    ("value", "goes"),
+    [("1", True), (" 1 ", True), ("0", False), (" 0", False), ("", None), ("yes", None)],
 )
 @pytest.mark.parametrize(
     "version",
@@ -112,8 +113,9 @@ def test_pth_gate_matches_detect(version, may_need):
     ],
 )
 def test_pth_opt_in(version, value, goes):
-    # Only an explicit 1 opens the gate on every release; anything else keeps the default
-    # (affected releases still import the start-up module, which records "0" or a bad value).
+    # Only an explicit 1 opens the gate on every release, and only 0 shuts it on every release:
+    # the kill switch imports nothing. Anything else keeps the default (affected releases import
+    # the start-up module, which records a bad value).
     calls, _ = exec_pth(version, {"BACKPORT_GH115634": value})
     expected = goes if goes is not None else _detect.release_may_be_affected(version)
     assert calls == (["startup hook"] if expected else [])
