@@ -5,11 +5,14 @@ missing, how the package was activated), then proves it live: the gh-115634 repr
 child process of this same interpreter, started the way the user's own programs start, under a
 hard deadline. So the doctor never hangs, even on an interpreter where the reproducer does.
 
-The deadline is kept twice. The child keeps its own: a watchdog thread kills its pool's worker
-processes and exits (CHILD_TIMED_OUT). That is what ends the workers where there is no process
-group to kill (Windows): a spawned worker holds both ends of its call queue, so it would never see
-end-of-file and would wait forever. The doctor keeps a later one in case the child cannot: it kills
-the child's process group where os.killpg exists, the child alone elsewhere.
+The child is a program of its own, _doctor_child.py, run by path (see there). It ends a hang
+two ways. It watches its pool's state: work pending and no worker left, for a moment, is a state
+no pool leaves by itself (the stock pool's gh-115634 hang), so it reports the pool stranded at
+once and exits (CHILD_STRANDED). It also keeps the deadline: a watchdog thread kills its pool's
+worker processes and exits (CHILD_TIMED_OUT). Either way it ends the workers itself, which is
+what ends them where there is no process group to kill (Windows). The doctor keeps a later
+deadline in case the child cannot: it kills the child's process group where os.killpg exists,
+the child alone elsewhere.
 
 Not on the start-up path: this module may import what it likes.
 """
@@ -26,6 +29,7 @@ import time
 import backport_gh115634
 import backport_gh115634_startup as _startup
 from _backport_gh115634 import detect as _detect
+from backport_gh115634 import _doctor_child as _child
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,13 +45,19 @@ DEFAULT_COMPARE_DEADLINE = 20.0
 # The child's own deadline is the one asked for; the doctor waits this much longer before it kills
 # the child itself (only a child whose watchdog could not act costs it).
 PARENT_GRACE = 10.0
-# How long the child's watchdog waits to see the workers it killed end, before it exits anyway.
-WORKER_END_WAIT = 2.0
-# The child's exit status when its watchdog stopped it (as timeout(1) exits): not a crash.
-CHILD_TIMED_OUT = 124
-TASKS = 10
+# The child program (the reproducer and its watchdog), run by path: it is no module of the
+# package when it runs. Its line prefix, exit statuses and task count are named there.
+CHILD_PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_doctor_child.py")
+LINE_PREFIX = _child.LINE_PREFIX
+CHILD_TIMED_OUT = _child.CHILD_TIMED_OUT
+CHILD_STRANDED = _child.CHILD_STRANDED
+WORKER_END_WAIT = _child.WORKER_END_WAIT
+STRANDED_AFTER = _child.STRANDED_AFTER
+TASKS = _child.TASKS
+ISSUE_URL = "https://github.com/python/cpython/issues/"
+# status().reason's prefix where this process patched the stdlib's classes.
+PATCHED_PREFIX = "patched: "
 REPRODUCER = "ProcessPoolExecutor(1, max_tasks_per_child=2), %d tasks of operator.mul" % TASKS
-LINE_PREFIX = "BACKPORT-DOCTOR "
 # The keys of status().interventions (the doctor may not import _interventions: it pulls in
 # logging, which the doctor does not otherwise need).
 INTERVENTION_NAMES = _detect.FIXES + ("rescue",)
@@ -57,139 +67,6 @@ PASSED = "passed"
 HUNG = "hung"
 FAILED = "failed"
 SKIPPED = "skipped"
-
-# The child's watchdog, part of its program (tests run it on its own too). It uses the program's
-# say() and started, and its globals executor and results; it imports nothing, as the main thread
-# may be inside an import when it fires. The main thread calls finish() once the reproducer is
-# done, settle() when it raised. watch_lock makes them and expire() exclusive: a child that
-# finished is never stopped, and one being stopped neither reports "done" nor exits on the error
-# its killing the workers raised in the main thread (both wait there for the os._exit()).
-_WATCHDOG = r'''
-watch_lock = threading.Lock()
-finished = []
-
-def finish():
-    with watch_lock:
-        finished.append(True)
-
-def settle():
-    """Wait while the watchdog is stopping this process (the pool it breaks raises here)."""
-    with watch_lock:
-        pass
-
-def pool_workers(executor):
-    """The executor's worker processes, then this process's other multiprocessing children.
-    executor._processes is None after shutdown(), and changes while the manager thread starts or
-    reaps a worker: copied whole, again if it changed meanwhile."""
-    workers = []
-    for attempt in range(50):
-        try:
-            table = getattr(executor, "_processes", None)
-            workers = list(table.values()) if table else []
-            break
-        except RuntimeError:  # changed size during iteration
-            time.sleep(0.001)
-    mp = sys.modules.get("multiprocessing")
-    try:
-        workers += mp.active_children() if mp is not None else []
-    except Exception:
-        pass
-    found = {}
-    for worker in workers:
-        found.setdefault(getattr(worker, "pid", None) or id(worker), worker)
-    return list(found.values())
-
-def stop_workers(executor, wait):
-    """Kill the pool's workers, then wait up to `wait` seconds to see them end.
-    Returns (the pids killed, the pids not seen to end)."""
-    workers = pool_workers(executor)
-    for worker in workers:
-        try:
-            worker.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
-        except Exception:
-            pass
-    pending = {}
-    for worker in workers:
-        try:
-            pending[worker.sentinel] = worker  # ready once the process has ended
-        except Exception:  # never started, or closed already
-            pass
-    connection = sys.modules.get("multiprocessing.connection")
-    give_up = time.monotonic() + wait
-    while pending and connection is not None and time.monotonic() < give_up:
-        try:
-            ready = connection.wait(list(pending), max(0.0, give_up - time.monotonic()))
-        except Exception:
-            break
-        for sentinel in ready:
-            pending.pop(sentinel, None)
-    return ([getattr(worker, "pid", None) for worker in workers],
-            [worker.pid for worker in pending.values()])
-
-def expire(end_wait, exit_code):
-    with watch_lock:
-        if finished:
-            return
-        killed, alive = stop_workers(globals().get("executor"), end_wait)
-        say(event="deadline", seconds=time.monotonic() - started,
-            done=len(globals().get("results") or ()), killed=killed, alive=alive)
-        os._exit(exit_code)
-
-def watch(seconds, end_wait, exit_code):
-    timer = threading.Timer(seconds, expire, (end_wait, exit_code))
-    timer.daemon = True
-    timer.start()
-    return timer
-'''
-
-# The reproducer as the child runs it (python -c). {prelude} is "" (the program never mentions
-# backport_gh115634, as the user's own programs need not) or "import backport_gh115634".
-_CHILD_PROGRAM = r"""
-import json, os, sys, threading, time
-def say(**fields):
-    sys.stdout.write(%(prefix)r + json.dumps(fields) + "\n")
-    sys.stdout.flush()
-started = time.monotonic()
-%(watchdog)s
-watch(%(deadline)r, %(end_wait)r, %(exit_code)d)
-%(prelude)s
-import operator
-import concurrent.futures.process as process
-from concurrent.futures import ProcessPoolExecutor
-startup = sys.modules.get("backport_gh115634_startup")
-seams = sorted("%%s.%%s" %% (cls.__name__, name)
-               for cls in (ProcessPoolExecutor, getattr(process, "_ExecutorManagerThread", object))
-               for name, value in vars(cls).items()
-               if "backport_gh115634" in (getattr(value, "__module__", None) or ""))
-say(event="start", patched=bool(seams), seams=seams,
-    calls=list(getattr(startup, "calls", [])),
-    requested_by=list(getattr(startup, "requested_by", [])),
-    disabled_by_env=bool(getattr(startup, "disabled_by_env", False)),
-    hook_error=getattr(startup, "hook_error", None))
-results = []
-try:
-    executor = ProcessPoolExecutor(1, max_tasks_per_child=2)
-    futures = [executor.submit(operator.mul, i, 2) for i in range(%(tasks)d)]
-    for future in futures:
-        results.append(future.result(timeout=%(wait)r))
-        say(event="result", done=len(results))
-    executor.shutdown(wait=True)
-except BaseException:
-    settle()  # the watchdog's killing the workers broke the pool: let it finish
-    raise
-finish()
-seconds = time.monotonic() - started
-# What the shim did here that the stock pool would not have. A start-up hook may have applied it
-# without this program importing the package (it loads the implementation alone): read it only if
-# something loaded that.
-implementation = sys.modules.get("_backport_gh115634.patch")
-try:
-    interventions = dict(implementation.status().interventions) \
-        if implementation is not None else None
-except Exception as exc:
-    interventions = "%%s: %%s" %% (type(exc).__name__, exc)
-say(event="done", results=results, seconds=seconds, interventions=interventions)
-"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -465,18 +342,15 @@ def _kill_child(proc: "subprocess.Popen[bytes]") -> None:
         pass
 
 
-def child_program(deadline: float, import_package: bool = False) -> str:
-    """The reproducer as the child runs it, with its own deadline of `deadline` seconds."""
-    return _CHILD_PROGRAM % {
-        "prefix": LINE_PREFIX,
-        "watchdog": _WATCHDOG,
-        "deadline": deadline,
-        "end_wait": WORKER_END_WAIT,
-        "exit_code": CHILD_TIMED_OUT,
-        "prelude": "import backport_gh115634" if import_package else "",
-        "tasks": TASKS,
-        "wait": deadline + PARENT_GRACE + 60.0,  # both deadlines come first
-    }
+def child_command(deadline: float, import_package: bool = False) -> "List[str]":
+    """The child program's path and arguments: the reproducer, with its own deadline of
+    `deadline` seconds, importing backport_gh115634 first if import_package."""
+    return [
+        CHILD_PROGRAM,
+        "deadline=%r" % deadline,
+        "wait=%r" % (deadline + PARENT_GRACE + 60.0),  # both deadlines come first
+        "import_package=%d" % import_package,
+    ]
 
 
 def run_reproducer(
@@ -485,20 +359,19 @@ def run_reproducer(
     env_changes: "Optional[Mapping[str, Optional[str]]]" = None,
     import_package: bool = False,
 ) -> "Dict[str, Any]":
-    """Run the reproducer in a child process, which stops itself at the deadline (its watchdog
-    kills its pool's workers and exits CHILD_TIMED_OUT); kill the child if it has not done so
-    PARENT_GRACE seconds later.
+    """Run the reproducer in a child process, which stops itself when its pool is stranded
+    (CHILD_STRANDED) or at the deadline (CHILD_TIMED_OUT), killing its pool's workers first; kill
+    the child if it has not done so PARENT_GRACE seconds later.
 
     Returns a dict: outcome (passed / hung / failed), seconds, results done, what the child saw.
     """
-    program = child_program(deadline, import_package)
     env = dict(os.environ)
     for name, value in (env_changes or {}).items():
         if value is None:
             env.pop(name, None)
         else:
             env[name] = value
-    argv = [sys.executable] + _interpreter_flags() + ["-c", program]
+    argv = [sys.executable] + _interpreter_flags() + child_command(deadline, import_package)
     run: "Dict[str, Any]" = {
         "label": label,
         "ran": True,
@@ -572,7 +445,23 @@ def _judge(
     run.update(seconds=round(wall, 3), done=results, child=start)
     run.update(_interventions(done[-1] if done else None))
     tail = stderr.strip().splitlines()[-5:]
-    if timed_out and results == TASKS:
+    stranded = [e for e in events if e.get("event") == "stranded"]
+    if stranded and not timed_out and returncode == CHILD_STRANDED:
+        # The child saw its pool stranded and stopped itself, long before the deadline.
+        run.update(
+            outcome=HUNG,
+            detail="%d of %d results, then nothing: stranded, no worker left with %s tasks "
+            "pending for %.1fs; stopped after %.1fs, before the %gs deadline"
+            % (
+                results,
+                TASKS,
+                stranded[-1].get("pending", "?"),
+                stranded[-1].get("stranded_for") or 0.0,
+                wall,
+                run["deadline"],
+            ),
+        )
+    elif timed_out and results == TASKS:
         run.update(
             outcome=HUNG,
             detail="all %d results, but the pool did not shut down: "
@@ -774,17 +663,8 @@ def _text_header(report: "Dict[str, Any]") -> "List[str]":
             "PYTHON_GIL=1 or -X gil=1, or re-enabled by an extension module "
             "that needs it)",
         )
-    lines += _field("Stdlib", report["reason"] or "?")
-    for index, fix in enumerate(_detect.FIXES):
-        lines.append(
-            "%-12s%-16s %-15s %s"
-            % (
-                "Fixes" if index == 0 else "",
-                fix,
-                report["fixes"].get(fix, "?"),
-                _detect.FIX_TITLES[fix],
-            )
-        )
+    lines += _field("Stdlib", _stdlib_text(report["reason"]))
+    lines += _fix_lines(report["fixes"])
     activation = report["activation"]
     lines += _field("Activation", activation["description"])
     for note in activation["notes"]:
@@ -792,6 +672,70 @@ def _text_header(report: "Dict[str, Any]") -> "List[str]":
     if report["error"]:
         lines += _field("Error", report["error"])
     return lines
+
+
+def _stdlib_text(reason: "Optional[str]") -> str:
+    """status()'s reason; its "patched:" says what this process did to the classes it loaded,
+    which the text says, lest it read as files changed on disk."""
+    if not reason:
+        return "?"
+    if reason.startswith(PATCHED_PREFIX):
+        return "patched in this process (no file changed): " + reason[len(PATCHED_PREFIX) :]
+    return reason
+
+
+def not_needed(fixes: "Mapping[str, str]") -> "List[str]":
+    """The fixes this stdlib has no use for: not applicable to its code (forced shutdown without
+    terminate_workers(); all of them before max_tasks_per_child), and 3.11's break-path fixes
+    where its own break path has them, as 3.12 and later do."""
+    return [
+        fix
+        for fix in _detect.FIXES
+        if fixes.get(fix) == _detect.NOT_APPLICABLE
+        or (fix in _detect.BREAK_FIXES and fixes.get(fix) == _detect.NATIVE)
+    ]
+
+
+def _fix_lines(fixes: "Mapping[str, str]") -> "List[str]":
+    """One line a fix this stdlib needs (its state and what it fixes), then one field naming
+    the fixes it does not need, instead of rows saying "not applicable" or "(3.11)"."""
+    import textwrap
+
+    skipped = not_needed(fixes)
+    shown = [fix for fix in _detect.FIXES if fix not in skipped]
+    lines: "List[str]" = []
+    for fix in shown:
+        head = "%-12s%-17s%-9s" % ("Fixes" if not lines else "", fix, fixes.get(fix, "?"))
+        lines += textwrap.wrap(
+            _detect.FIX_TITLES[fix],
+            width=100,
+            initial_indent=head,
+            subsequent_indent=" " * len(head),
+            break_on_hyphens=False,
+        )
+    if skipped:
+        reasons = []
+        inapplicable = [fix for fix in skipped if fix not in _detect.BREAK_FIXES]
+        if inapplicable:
+            reasons.append("%s (this stdlib lacks what it fixes)" % ", ".join(inapplicable))
+        broken = [fix for fix in skipped if fix in _detect.BREAK_FIXES]
+        if broken:
+            reasons.append(
+                "%s (3.11's break path; fixed in this stdlib's own, as in 3.12+)"
+                % " and ".join(broken)
+            )
+        lines += _field("Fixes" if not lines else "", "not needed here: " + "; ".join(reasons))
+    return lines
+
+
+def issue_links(report: "Dict[str, Any]") -> "List[str]":
+    """The CPython issues behind the fixes the report lists as needed here, gh-115634 first."""
+    skipped = not_needed(report["fixes"])
+    return [
+        "%s %s%s" % (fix, ISSUE_URL, fix[len("gh-") :])
+        for fix in _detect.FIXES
+        if fix.startswith("gh-") and (fix == "gh-115634" or fix not in skipped)
+    ]
 
 
 def _run_intro(spec: "Dict[str, Any]") -> "List[str]":
@@ -808,8 +752,17 @@ def _run_intro(spec: "Dict[str, Any]") -> "List[str]":
     )
 
 
-def _run_outcome(run: "Dict[str, Any]") -> "List[str]":
+def _run_outcome(run: "Dict[str, Any]", spec: "Optional[Dict[str, Any]]" = None) -> "List[str]":
     lines = _field("", "%s: %s" % (run["outcome"].upper(), run["detail"]))
+    if (
+        spec is not None
+        and spec["role"] == "compare"
+        and (spec["env_changes"] or {}).get(_startup.ENV_VAR) == "0"
+        and run["outcome"] == HUNG
+    ):
+        lines += _field(
+            "", "(the stock pool's hang, shown on purpose: what the fix prevents, not a failure)"
+        )
     if run.get("interventions_source") in (None, "not reached"):
         return lines
     return lines + _field("", "interventions: " + describe_interventions(run))
@@ -853,7 +806,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
                 _emit(_run_intro(spec))
             runs[spec["role"]] = execute(spec, report)
             if text:
-                _emit(_run_outcome(runs[spec["role"]]))
+                _emit(_run_outcome(runs[spec["role"]], spec))
     except KeyboardInterrupt:  # the child is gone already (run_reproducer)
         sys.stderr.write("interrupted\n")
         return 130
@@ -863,6 +816,8 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
     )
     if text:
         _emit(_field("Verdict", "%s (exit %d)" % (verdict, code)))
+        links = issue_links(report)
+        _emit(_field("See", links[0]) + [_INDENT + link for link in links[1:]])
     else:
         _emit([json.dumps(report, indent=2, sort_keys=True)])
     return code

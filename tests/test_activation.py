@@ -351,6 +351,7 @@ def test_wheel_record_puts_both_startup_files_at_the_root(wheel):
         "backport_gh115634/__init__.py",
         "backport_gh115634/__main__.py",
         "backport_gh115634/_doctor.py",
+        "backport_gh115634/_doctor_child.py",
     ):
         assert path in recorded, (path, sorted(recorded))
     assert set(recorded) == set(names)

@@ -18,11 +18,15 @@ import pytest
 
 from _backport_gh115634 import detect as _detect
 from backport_gh115634 import _doctor
+from backport_gh115634 import _doctor_child as _child
 from childproc import GIL_DISABLED, child_env, run
 from procgroup import kill_group
 
 # Short enough to keep the suite quick, long enough for 10 tasks on a busy 2-core machine.
 COMPARE_DEADLINE = 8
+# The stock run's deadline where the test checks that its hang is seen long before it (the
+# child sees its pool stranded within seconds, and the test asserts half the deadline).
+STRANDED_DEADLINE = 20
 JSON_KEYS = {"affected", "applied", "python", "fixes", "live_check", "gil"}
 
 
@@ -170,6 +174,14 @@ def test_text_report(shipped_detection, workdir):
     for fix in _detect.FIXES:
         assert fix in text
     assert "(exit 0)" in text
+    assert all(len(line) <= 100 for line in text.splitlines()), text
+    assert "\nSee         gh-115634 https://github.com/python/cpython/issues/115634\n" in text, text
+    assert "Stdlib      patched:" not in text, text
+    assert ("Stdlib      patched in this process" in text) is bool(shipped_detection.affected)
+    # 3.11's break-path fixes are listed where this stdlib lacks them, else named as not needed.
+    lacks = shipped_detection.fixes.get("gh-109047") == _detect.MISSING
+    assert ("(3.11)" in text) is lacks, text
+    assert lacks or "\n            not needed here: " in text, text
     assert ("\nGIL         off in this process" in text) is GIL_DISABLED, text
     if shipped_detection.shape != _detect.NO_RECYCLING:
         assert "PASSED: 10 of 10 results in" in text, text
@@ -201,7 +213,7 @@ def test_a_start_up_failure_is_shown(workdir):
 def test_compare_shows_the_stock_hang(stdlib, shipped_detection, workdir):
     affected, hangs = expected(stdlib, shipped_detection)
     done, report = doctor(
-        ["--json", "--compare", "--compare-deadline", str(COMPARE_DEADLINE)],
+        ["--json", "--compare", "--compare-deadline", str(STRANDED_DEADLINE)],
         workdir,
         overlay=stdlib,
     )
@@ -214,9 +226,15 @@ def test_compare_shows_the_stock_hang(stdlib, shipped_detection, workdir):
     assert stock["env"] == {"BACKPORT_GH115634": "0"}
     assert stock["child"]["patched"] is False, stock
     if hangs:
+        # Recognised by its state (no worker, work pending), not by waiting out the deadline.
         assert stock["outcome"] == "hung", stock
         assert stock["done"] < _doctor.TASKS
-        assert stock["seconds"] >= COMPARE_DEADLINE
+        assert re.match(
+            r"\d of 10 results, then nothing: stranded, no worker left with \d+ tasks pending "
+            r"for \d+\.\ds; stopped after \d+\.\ds, before the %ds deadline$" % STRANDED_DEADLINE,
+            stock["detail"],
+        ), stock
+        assert stock["seconds"] < STRANDED_DEADLINE / 2, stock
     else:
         assert stock["outcome"] == "passed", stock
 
@@ -235,6 +253,21 @@ def test_compare_with_the_fix_disabled_runs_the_fix_too(stdlib, shipped_detectio
     if hangs:
         assert "HUNG: " in text and "PASSED: 10 of 10" in text, text
         assert "affected and not patched: the fix is disabled by BACKPORT_GH115634=0" in text
+        # The hang is the user's own here, not a demonstration.
+        assert "shown on purpose" not in text, text
+
+
+def test_compare_text_says_the_stock_hang_is_shown_on_purpose(stdlib, shipped_detection, workdir):
+    _affected, hangs = expected(stdlib, shipped_detection)
+    done, _text_report = doctor(
+        ["--compare", "--compare-deadline", str(STRANDED_DEADLINE)], workdir, overlay=stdlib
+    )
+    assert done.returncode == 0, done.describe()
+    text = done.stdout
+    assert ("\n            (the stock pool's hang, shown on purpose" in text) is hangs, text
+    assert ("\n            HUNG: " in text) is hangs, text
+    assert "Verdict     safe: " in text, text
+    assert all(len(line) <= 100 for line in text.splitlines()), text
 
 
 def test_missed_deadline_is_a_failed_live_check(shipped_detection, workdir):
@@ -457,10 +490,13 @@ def test_no_process_outlives_a_hung_live_check_without_killpg(hang, shipped_dete
     report = json.loads(stdout)
     live = report["live_check"]
     assert live["outcome"] == "hung", live
-    assert re.match(
-        r"\d+ of 10 results, then nothing: stopped at the 3s deadline$", live["detail"]
-    ), live
-    assert live["seconds"] >= 3, live
+    if hang == "stock":  # no worker left with work pending: seen at once, no deadline needed
+        assert re.match(r"\d+ of 10 results, then nothing: stranded, ", live["detail"]), live
+    else:  # a worker is alive: only the deadline ends it
+        assert re.match(
+            r"\d+ of 10 results, then nothing: stopped at the 3s deadline$", live["detail"]
+        ), live
+        assert live["seconds"] >= 3, live
     if hang == "stock":
         assert proc.returncode == _doctor.EXIT_AFFECTED, report["verdict"]
         assert report["verdict"].endswith("; the live check hung"), report["verdict"]
@@ -501,84 +537,151 @@ class _Resizing(dict):
         return super().values()
 
 
-def watchdog(modules=None):
-    """The child's watchdog functions, in a namespace of their own (sys.modules as given)."""
-    namespace = {
-        "json": json,
-        "os": os,
-        "threading": __import__("threading"),
-        "time": time,
-        "sys": types.SimpleNamespace(modules=modules or {}),
-        "started": time.monotonic(),
-        "say": lambda **fields: None,
-    }
-    exec(_doctor._WATCHDOG, namespace)
-    return namespace
-
-
 def test_watchdog_finds_the_workers():
-    dog = watchdog()
-    assert dog["pool_workers"](None) == []
-    assert dog["pool_workers"](types.SimpleNamespace(_processes=None)) == []  # after shutdown()
+    assert _child.pool_workers(None, {}) == []
+    assert _child.pool_workers(types.SimpleNamespace(_processes=None), {}) == []  # shut down
     first, second = _Worker(11, sentinel=101), _Worker(12, sentinel=102)
     table = _Resizing({11: first, 12: second})
-    assert dog["pool_workers"](types.SimpleNamespace(_processes=table)) == [first, second]
+    assert _child.pool_workers(types.SimpleNamespace(_processes=table), {}) == [first, second]
     assert table.changes == 0
     # multiprocessing's children are a second source; each process once.
     third = _Worker(13)
-    mp = types.SimpleNamespace(active_children=lambda: [second, third])
-    dog = watchdog({"multiprocessing": mp})
+    modules = {"multiprocessing": types.SimpleNamespace(active_children=lambda: [second, third])}
     executor = types.SimpleNamespace(_processes={11: first, 12: second})
-    assert dog["pool_workers"](executor) == [first, second, third]
+    assert _child.pool_workers(executor, modules) == [first, second, third]
     # Kills them all. With no multiprocessing.connection to wait with, none is seen to end:
     # reported alive, except the one whose sentinel is closed (joined and closed already).
-    killed, alive = dog["stop_workers"](executor, 0.1)
+    killed, alive = _child.stop_workers(executor, 0.1, modules)
     assert killed == [11, 12, 13] and alive == [11, 12]
     assert first.killed and second.killed and third.killed
 
 
 _WATCHDOG_CHILD = """\
-import json, multiprocessing.connection, os, sys, threading, time  # as the pool imports them
-def say(**fields):
-    sys.stdout.write("EVENT " + json.dumps(fields) + "\\n")
-    sys.stdout.flush()
-started = time.monotonic()
+import multiprocessing.connection, sys, time  # as the pool imports it
+from backport_gh115634 import _doctor_child as child
 if __name__ == "__main__":
-    exec(sys.argv[1])
     worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(3600,))
     worker.start()
-    executor = type("Executor", (), {"_processes": {worker.pid: worker}})()
-    say(event="worker", pid=worker.pid)
-    watch(float(sys.argv[2]), 5.0, 124)
-    if sys.argv[3] == "finish":
-        finish()
+    dog = child.Watchdog(time.monotonic())
+    dog.executor = type("Executor", (), {"_processes": {worker.pid: worker}})()
+    child.say(event="worker", pid=worker.pid)
+    dog.watch(float(sys.argv[1]), 5.0, child.CHILD_TIMED_OUT)
+    if sys.argv[2] == "finish":
+        dog.finish()
+        dog.stop("stranded", 5.0, child.CHILD_STRANDED)  # finished: not stopped either
         time.sleep(1.5)
         worker.kill()
         worker.join()
-        say(event="survived")
+        child.say(event="survived")
+    elif sys.argv[2] == "stranded":
+        dog.stop("stranded", 5.0, child.CHILD_STRANDED, pending=3)
     else:
         time.sleep(60)
 """
 
 
-@pytest.mark.parametrize("ending", ["deadline", "finish"])
-def test_watchdog_kills_the_workers_at_its_deadline(ending, tmp_path):
+def events_of(stdout):
+    prefix = _child.LINE_PREFIX
+    return [
+        json.loads(line[len(prefix) :]) for line in stdout.splitlines() if line.startswith(prefix)
+    ]
+
+
+@pytest.mark.parametrize("ending", ["deadline", "finish", "stranded"])
+def test_watchdog_kills_the_workers_when_it_stops(ending, tmp_path):
     script = tmp_path / "watched.py"
     script.write_text(_WATCHDOG_CHILD)
-    done = run([str(script), _doctor._WATCHDOG, "0.5", ending], child_env(), deadline=60)
+    done = run([str(script), "0.5", ending], child_env(), deadline=60)
     assert not done.timed_out, done.describe()
-    events = [
-        json.loads(line[len("EVENT ") :])
-        for line in done.stdout.splitlines()
-        if line.startswith("EVENT ")
-    ]
+    events = events_of(done.stdout)
     pid = events[0]["pid"]
     if ending == "finish":  # finished before the deadline: the watchdog leaves it alone
         assert done.returncode == 0, done.describe()
         assert [e["event"] for e in events] == ["worker", "survived"], events
+        return
+    code = {"deadline": _doctor.CHILD_TIMED_OUT, "stranded": _doctor.CHILD_STRANDED}[ending]
+    assert done.returncode == code, done.describe()
+    stop = events[-1]
+    assert stop["event"] == ending, events
+    assert stop["killed"] == [pid] and stop["alive"] == [], stop
+    if ending == "deadline":
+        assert stop["seconds"] >= 0.5, stop
     else:
-        assert done.returncode == _doctor.CHILD_TIMED_OUT, done.describe()
-        deadline = events[-1]
-        assert deadline["event"] == "deadline", events
-        assert deadline["killed"] == [pid] and deadline["alive"] == [], deadline
-        assert deadline["seconds"] >= 0.5, deadline
+        assert stop["pending"] == 3, stop
+
+
+# --- the child program, run by path -----------------------------------------------------------
+
+
+def test_stranded_clock():
+    clock = _child.StrandedClock(1.5)
+    assert clock.check(0, 8, 0.0) is None  # first look: the clock starts
+    assert clock.check(0, 8, 1.0) is None
+    assert clock.check(0, 8, 1.6) == pytest.approx(1.6)
+    assert clock.check(1, 8, 1.7) is None  # a worker again: not stranded
+    assert clock.check(0, 8, 1.8) is None
+    assert clock.check(0, 7, 3.5) is None  # progress restarts the clock
+    assert clock.check(0, 7, 4.9) is None
+    assert clock.check(0, 7, 5.0) == pytest.approx(1.5)
+    assert clock.check(0, 0, 9.0) is None  # nothing pending: never stranded
+    assert clock.check(0, 0, 19.0) is None
+
+
+def test_pool_state_reads_the_manager_then_the_executor():
+    assert _child.pool_state(None) == (0, 0)
+    manager = types.SimpleNamespace(processes={}, pending_work_items={1: "a", 2: "b"})
+    executor = types.SimpleNamespace(
+        _executor_manager_thread=manager, _processes=None, _pending_work_items=None
+    )
+    assert _child.pool_state(executor) == (0, 2)  # after shutdown(): the manager's tables
+    executor = types.SimpleNamespace(_processes={7: object()}, _pending_work_items={})
+    assert _child.pool_state(executor) == (1, 0)  # before the manager thread starts
+
+
+def test_child_arguments():
+    options = _child.parse(["deadline=3", "import_package=1", "stranded_after=0"])
+    assert options["deadline"] == 3.0 and options["import_package"] is True
+    assert options["stranded_after"] == 0.0 and options["wait"] > 3.0
+    for bad in (["deadline"], ["frobnicate=1"], ["deadline=soon"]):
+        with pytest.raises((SystemExit, ValueError)):
+            _child.parse(bad)
+    assert _doctor.child_command(5.0)[0] == _doctor.CHILD_PROGRAM
+    assert "import_package=1" in _doctor.child_command(5.0, import_package=True)
+
+
+def test_child_puts_the_current_directory_where_python_put_its_own(monkeypatch):
+    here = os.path.dirname(os.path.realpath(_child.__file__))
+    monkeypatch.setattr(sys, "path", [here, "/elsewhere"])
+    _child._drop_own_directory()
+    assert sys.path == ["", "/elsewhere"]  # what python -c puts first
+    monkeypatch.setattr(sys, "path", ["/elsewhere"])  # -P, -I: nothing was put there
+    _child._drop_own_directory()
+    assert sys.path == ["/elsewhere"]
+
+
+def _imported(stderr):
+    """The modules -X importtime saw imported (lines "import time: self | cumulative | name")."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            names.add(line.rsplit("|", 1)[1].strip())
+    return names
+
+
+@pytest.mark.parametrize("import_package", [False, True])
+def test_child_by_path_imports_the_package_only_when_asked(
+    import_package, shipped_detection, workdir
+):
+    if shipped_detection.shape == _detect.NO_RECYCLING:
+        pytest.skip("no reproducer before 3.11")
+    argv = ["-X", "importtime", _doctor.CHILD_PROGRAM, "deadline=60"]
+    argv += ["import_package=1"] if import_package else []
+    done = run(argv, child_env(enabled=True), deadline=120, cwd=workdir)
+    assert not done.timed_out and done.returncode == 0, done.describe()
+    events = events_of(done.stdout)
+    assert [e["event"] for e in events][-1] == "done", events
+    assert events[-1]["results"] == [i * 2 for i in range(_doctor.TASKS)], events
+    ours = {name for name in _imported(done.stderr) if name.split(".")[0] == "backport_gh115634"}
+    assert ours == ({"backport_gh115634"} if import_package else set()), sorted(ours)
+    # Its own directory was not on the path: no module of the package by its bare name.
+    assert not {"_doctor", "_doctor_child"} & _imported(done.stderr), done.stderr[-2000:]

@@ -214,3 +214,71 @@ def test_killing_a_child_that_is_gone_already_is_not_an_error(monkeypatch):
 
     monkeypatch.setattr(_doctor, "_group_kill", lambda: gone)
     _doctor._kill_child(types.SimpleNamespace(pid=2**22 + 1))  # does not raise
+
+
+# --- a pool the child saw stranded; the report's text -----------------------------------------
+
+
+def test_a_stranded_pool_is_a_hang_reported_before_the_deadline():
+    stdout = child_output(results=ALL[:2], done=False) + line(
+        event="stranded", seconds=1.9, done=2, killed=[], alive=[], pending=8, stranded_for=1.5
+    )
+    run = judge(stdout, returncode=_doctor.CHILD_STRANDED, wall=2.25)
+    assert run["outcome"] == _doctor.HUNG and run["done"] == 2 and run["seconds"] == 2.25, run
+    assert run["detail"] == (
+        "2 of 10 results, then nothing: stranded, no worker left with 8 tasks pending for 1.5s; "
+        "stopped after 2.2s, before the 8s deadline"
+    ), run
+    # The exit status without the event (or the event from a child that went on): not trusted.
+    assert judge(child_output(done=False), returncode=125)["outcome"] == _doctor.FAILED
+
+
+PRE_FIX_312 = {
+    "gh-115634": "patched",
+    "gh-119592": "patched",
+    "gh-152967": "patched",
+    "failed-spawn": "patched",
+    "forced-shutdown": "not applicable",
+    "gh-109047": "native",
+    "cancelled-future": "native",
+}
+
+
+def test_fixes_this_release_does_not_need_are_named_not_listed():
+    lines = _doctor._fix_lines(PRE_FIX_312)
+    text = "\n".join(lines)
+    assert all(len(row) <= 100 for row in lines), text
+    assert lines[0].startswith("Fixes       gh-115634        patched  retired worker"), text
+    assert "(3.11)" not in text and "native" not in text, text
+    assert (
+        "not needed here: forced-shutdown (this stdlib lacks what it fixes); gh-109047 and" in text
+    )
+    # 3.11: its break-path fixes are patched, so listed (wrapped within 100 columns).
+    on_311 = dict(PRE_FIX_312, **{"gh-109047": "patched", "cancelled-future": "patched"})
+    lines = _doctor._fix_lines(on_311)
+    assert all(len(row) <= 100 for row in lines), lines
+    assert sum(row.startswith("            cancelled-future patched") for row in lines) == 1
+    assert _doctor.issue_links({"fixes": on_311})[-1].startswith("gh-109047 https://github.com/")
+    assert [link.split()[0] for link in _doctor.issue_links({"fixes": PRE_FIX_312})] == [
+        "gh-115634",
+        "gh-119592",
+        "gh-152967",
+    ]
+
+
+def test_patched_reads_as_in_this_process():
+    assert _doctor._stdlib_text("patched: this stdlib has X") == (
+        "patched in this process (no file changed): this stdlib has X"
+    )
+    assert _doctor._stdlib_text("nothing to do: fixed") == "nothing to do: fixed"
+    assert _doctor._stdlib_text(None) == "?"
+
+
+def test_a_stock_hang_under_compare_is_said_to_be_on_purpose():
+    hung = dict(HUNG_RUN, interventions_source="not reached")
+    off = {"role": "compare", "env_changes": {"BACKPORT_GH115634": "0"}}
+    assert "shown on purpose" in "\n".join(_doctor._run_outcome(hung, off))
+    on = {"role": "compare", "env_changes": {"BACKPORT_GH115634": "1"}}
+    assert "shown on purpose" not in "\n".join(_doctor._run_outcome(hung, on))
+    main = {"role": "main", "env_changes": None}
+    assert "shown on purpose" not in "\n".join(_doctor._run_outcome(hung, main))
