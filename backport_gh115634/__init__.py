@@ -9,7 +9,7 @@ This package is the public face only; the implementation is ``_backport_gh115634
 start-up hook uses without importing this package. So this module's body runs on a user's own
 import (or the doctor's), and records it as such in ``status().activation``. All functions here
 are safe to call from any thread, at any time, including while another thread imports the pool
-module for the first time; see README, "Thread safety, reload, logging".
+module for the first time; see docs/threads-and-logging.md.
 """
 
 import backport_gh115634_startup as _startup

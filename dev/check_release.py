@@ -53,8 +53,9 @@ def main():
     with open(os.path.join(ROOT, "CHANGELOG.md")) as file:
         changelog = file.read()
     check(
-        re.search(r"^## %s\b" % re.escape(version), changelog, re.M) is not None,
-        "CHANGELOG.md has a '## %s' entry" % version,
+        # "## [0.1.0] - 2026-12-02" (Keep a Changelog), or a bare "## 0.1.0".
+        re.search(r"^## \[?%s\]?(?![\w.])" % re.escape(version), changelog, re.M) is not None,
+        "CHANGELOG.md has a '## [%s]' entry" % version,
     )
 
     out = tempfile.mkdtemp(prefix="backport-gh115634-release-")

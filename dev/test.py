@@ -250,7 +250,7 @@ def main(argv):
     skipped = [name for name, result in verdicts.items() if result == "skipped"]
     if skipped:
         say(
-            "skipped (no interpreter here): %s; README.md, Interpreters, says how to get them"
+            "skipped (no interpreter here): %s; docs/interpreters.md says how to get them"
             % ", ".join(skipped)
         )
     say("done in %.0fs, exit %d" % (time.monotonic() - started, status))

@@ -30,7 +30,7 @@ PREFIX = "ACTIVATION "
 TASKS = 10
 EXPECTED = [i * 2 for i in range(TASKS)]
 
-# The line README.md documents for a sitecustomize.py, for when .pth/.start files are not run.
+# The line docs/activation.md gives for a sitecustomize.py, for when .pth files are not run.
 SITECUSTOMIZE_LINE = (
     'import backport_gh115634_startup; backport_gh115634_startup.activate("sitecustomize")'
 )
@@ -344,7 +344,7 @@ def test_wheel_record_puts_both_startup_files_at_the_root(wheel):
             )
             assert actual == expected, path
         pth = archive.read("backport_gh115634.pth").decode()
-    assert not [n for n in names if n.endswith(".start")], names  # see README, Activation
+    assert not [n for n in names if n.endswith(".start")], names  # see docs/activation.md
     for path in (
         "backport_gh115634.pth",
         "backport_gh115634_startup.py",

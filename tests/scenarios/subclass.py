@@ -129,7 +129,7 @@ def scenario_own_loop():
 
 def scenario_own_loop_after_shutdown_nowait():
     """After shutdown(wait=False) the executor's state is gone: the queued work still runs,
-    on stock workers started from the manager's state (README says so)."""
+    on stock workers started from the manager's state (docs/subclasses.md says so)."""
     executor = OwnLoopPool(
         1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1
     )
