@@ -5,9 +5,9 @@ import of the pool module, the start-up hook's one shot and the deferral happen 
 process, so a process reused across examples would test them once. Each step sends the child a
 round of 1-4 operations (imports of the pool module and the package, status() / apply() /
 revert(), a reload of the pool module, a pretended pool-worker import, a small recycling pool,
-handlers on the package's logger), which it runs at once in threads of their own, each after its
-own delay of 0-20 ms; at the quiet point after the round the child reports what it saw, and the
-step asserts the invariants on it:
+handlers on the package's logger, an os.fork()), which it runs at once in threads of their own,
+each after its own delay of 0-20 ms; at the quiet point after the round the child reports what
+it saw, and the step asserts the invariants on it:
 
 (a) no thread of the round still running (hung), and the child answered in time;
 (b) status().applied is true exactly when our seams are on the classes in sys.modules;
@@ -17,7 +17,10 @@ step asserts the invariants on it:
 (f) no exception escaped any thread (the pools' manager threads included);
 (g) at most one INFO-or-higher record of the routine fixes (gh-115634, gh-119592, gh-109047,
     cancelled-future) per process while a counting handler is on the package's logger;
-(h) no exception from our calls, and no error kept in status().error.
+(h) no exception from our calls, and no error kept in status().error;
+(i) a child forked in the middle of a round starts from a clean slate: status() answers (no lock
+    of ours held for good), with none of its parent's interventions and no error, and a recycling
+    pool of its own completes and leaves no thread behind after shutdown().
 
 Teardown (when the steps passed): apply(), then a recycling pool ProcessPoolExecutor(1,
 max_tasks_per_child=2) of 6 tasks must complete, and the invariants hold once more.
@@ -106,7 +109,7 @@ SIMPLE_OPS = [
     "log_raise",
     "log_off",
 ]
-ALL_OPS = SIMPLE_OPS + ["pool", "reload", "defer_import"]
+ALL_OPS = SIMPLE_OPS + ["pool", "reload", "defer_import", "fork"]
 # Operations that import the pool module (status(), apply() and revert() import it too).
 IMPORTING_OPS = {"import_pool", "status", "apply", "revert", "pool", "defer_import"}
 
@@ -304,7 +307,9 @@ def make_machine(expected, overlay, budget, ops):
     usable = [name for name in ops if name != "pool" or expected["pools"]]
     general = [name for name in usable if name in SIMPLE_OPS + ["pool"]]
     # reload only once the pool module is imported; a pool worker's import only as the first.
-    after_import = general + [name for name in ("reload",) if name in usable]
+    # fork too once it is imported: a fork in the middle of its first import leaves the child a
+    # module lock held by a thread it does not have, the stdlib's own hazard on any release.
+    after_import = general + [name for name in ("reload", "fork") if name in usable]
     before_import = [name for name in general if name != "pool"] + [
         name for name in ("defer_import",) if name in usable
     ]
@@ -441,6 +446,23 @@ def check_reply(reply, expected, child):
             )
         if pool["must_complete"]:
             assert pool["unresolved"] == 0, "(d) a pool that must complete did not: %s" % pool
+    for op in reply["ops"]:
+        if op and op.get("op") == "fork" and "forked" in op:
+            forked = op["forked"]
+            assert op["exit"] == 0 and "raised" not in forked, (
+                "(i) the forked child failed or hung (exit %s): %s" % (op["exit"], forked)
+            )
+            if "skipped" in forked:
+                continue
+            assert forked["interventions_at_start"] == 0, (
+                "(i) a forked child reports its parent's interventions: %s" % forked
+            )
+            assert forked.get("error") is None, "(i) status().error in a forked child: %s" % forked
+            if "unresolved" in forked:
+                assert forked["unresolved"] == 0, "(i) a forked child's pool hung: %s" % forked
+                assert forked["threads"] == [], (
+                    "(i) threads left in a forked child after its pool's shutdown: %s" % forked
+                )
     counts = reply["routine_records"]
     over = counts if sum(counts.values()) > 1 else {}
     assert not over, (

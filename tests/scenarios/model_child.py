@@ -446,7 +446,96 @@ def op_log_off(spec, context):
     return {"removed": len(handlers)}
 
 
+FORK_LIMIT = 40.0  # the forked child's whole check: status(), a small pool, its threads
+
+
+def _forked_child(writer, expected):
+    """In a child forked while the round's other operations run: it must start from a clean slate
+    (no counts of its parent's, no lock of ours held for good) and make a pool of its own."""
+    import concurrent.futures
+    import multiprocessing
+
+    import backport_gh115634
+
+    facts = {}
+    me = threading.current_thread()
+    module = sys.modules.get(TARGET)
+    if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
+        # Forked while another thread was (re)executing the pool module: the stdlib's own hazard
+        # (its module lock stays with a thread this child does not have), not ours to judge.
+        facts["skipped"] = "forked during an import of the pool module"
+        return facts
+    status = backport_gh115634.status()
+    facts["interventions_at_start"] = sum(status.interventions.values())
+    facts["error"] = status.error
+    if expected.get("pools"):
+        backport_gh115634.apply()
+        context = multiprocessing.get_context("spawn")  # the parent's fork server is its own
+        executor = concurrent.futures.ProcessPoolExecutor(
+            1, mp_context=context, max_tasks_per_child=2
+        )
+        futures = [executor.submit(square, value) for value in range(4)]
+        _, pending = concurrent.futures.wait(futures, timeout=FORK_LIMIT / 2)
+        facts["unresolved"] = len(pending)
+        executor.shutdown(wait=not pending, cancel_futures=True)
+        facts["threads"] = sorted(t.name for t in threading.enumerate() if t is not me)
+    return facts
+
+
+def op_fork(spec, context):
+    """os.fork() from this operation's thread, while the others of the round run."""
+    if not hasattr(os, "fork"):
+        return {"skipped": "no os.fork()"}
+    import select
+    import warnings
+
+    reader, writer = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with threads
+        pid = os.fork()
+    if pid == 0:
+        os.close(reader)
+        # The watchdog is a signal, not a thread: a lock held for good must still end the child.
+        signal.signal(signal.SIGALRM, lambda *args: os._exit(3))
+        signal.alarm(int(FORK_LIMIT))
+        try:
+            facts = _forked_child(writer, context["expected"])
+        except BaseException:
+            facts = {"raised": traceback.format_exc()[-3000:]}
+        os.write(writer, json.dumps(facts).encode())
+        os._exit(0)
+    os.close(writer)
+    chunks, deadline = [], time.monotonic() + FORK_LIMIT + 10
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([reader], [], [], 0.5)
+            if ready:
+                chunk = os.read(reader, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    finally:
+        os.close(reader)
+    code = None
+    while time.monotonic() < deadline + 5:
+        waited, status = os.waitpid(pid, os.WNOHANG)
+        if waited:
+            code = (
+                os.waitstatus_to_exitcode(status)
+                if hasattr(os, "waitstatus_to_exitcode")
+                else status
+            )
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    text = b"".join(chunks).decode() or "{}"
+    return {"forked": json.loads(text), "exit": code}
+
+
 OPERATIONS = {
+    "fork": op_fork,
     "import_pool": op_import_pool,
     "import_package": op_import_package,
     "status": op_status,
