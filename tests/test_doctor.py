@@ -674,6 +674,8 @@ def test_child_by_path_imports_the_package_only_when_asked(
 ):
     if shipped_detection.shape == _detect.NO_RECYCLING:
         pytest.skip("no reproducer before 3.11")
+    if sys.implementation.name != "cpython":
+        pytest.skip("-X importtime is CPython's: PyPy prints nothing to read")
     argv = ["-X", "importtime", _doctor.CHILD_PROGRAM, "deadline=60"]
     argv += ["import_package=1"] if import_package else []
     done = run(argv, child_env(enabled=True), deadline=120, cwd=workdir)

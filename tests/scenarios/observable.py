@@ -10,6 +10,7 @@ package for (status(), the records of its logger). The package is imported where
 path; the oracle run has it nowhere.
 """
 
+import gc
 import json
 import logging
 import multiprocessing
@@ -153,6 +154,10 @@ def program_fork(method):
             at_start = interventions()
             # spawn: the parent's fork server, if any, belongs to the parent.
             out = run_pool("spawn")
+            # os._exit() runs no finaliser: collect the pool's semaphores now, as reference
+            # counting has on CPython (PyPy's collector has not), or the resource tracker the
+            # child shares with its parent reports them leaked.
+            gc.collect()
             others, ours = split(recorder.records)
             child = {
                 "at_start": at_start,
