@@ -46,7 +46,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venv-tox")
 TOX_REQUIREMENT = "tox>=4.11"
 SETUP_FAILED = 4
-# A full run of every env is about 30 minutes on 2 cores; a hung env must still end.
+# A full run of every env is 20-50 minutes on 2 cores; a hung env must still end.
 TOX_TIMEOUT = 4 * 3600
 # Envs run this many at a time unless -p/--parallel says otherwise (see the docstring).
 JOBS = "2"
@@ -361,7 +361,11 @@ def main(argv):
             "skipped (no interpreter here): %s; README.md, Interpreters, says how to get them"
             % ", ".join(skipped)
         )
-    say("done in %.0fs, exit %d" % (time.monotonic() - started, status))
+    ran = [seconds(results.get(name, {})) or 0.0 for name in verdicts]
+    say(
+        "done in %.0fs (the envs' own times add up to %.0fs), exit %d"
+        % (time.monotonic() - started, sum(ran), status)
+    )
     return status
 
 
