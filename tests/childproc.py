@@ -21,6 +21,18 @@ RESULT_PREFIX = "SCENARIO-RESULT: "
 # Where the package under test lives (site-packages when installed, the checkout otherwise).
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(backport_gh115634.__file__)))
 DEADLINE = float(os.environ.get("BACKPORT_TEST_DEADLINE", "90"))
+# tox.ini sets BACKPORT_TEST_SIZE=short in the envs whose interpreter repeats what another env
+# already tests in full (the same stdlib shape on the same kind of interpreter): there the
+# randomised tests run fewer examples (sized()). Every scenario still runs in every env, and
+# BACKPORT_MODEL_EXAMPLES / BACKPORT_FAULT_RUNS still set the counts outright (the long runs).
+SHORT = os.environ.get("BACKPORT_TEST_SIZE") == "short"
+
+
+def sized(full, short):
+    """How many examples a randomised test runs by default: `short` in a short env."""
+    return short if SHORT else full
+
+
 # A free-threaded build with its GIL off, as it ships (not forced on by PYTHON_GIL / -X gil).
 GIL_DISABLED = not getattr(sys, "_is_gil_enabled", lambda: True)()
 

@@ -24,8 +24,6 @@ from childproc import DEADLINE, run
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BUILD_TIMEOUT = 600
-# The stock reproducer hangs on an affected stdlib; this is how long we give it.
-HANG_DEADLINE = float(os.environ.get("BACKPORT_TEST_HANG_DEADLINE", "15"))
 PREFIX = "ACTIVATION "
 TASKS = 10
 EXPECTED = [i * 2 for i in range(TASKS)]
@@ -44,8 +42,15 @@ FORBIDDEN_AT_STARTUP = (
     "backport_gh115634",
 )
 
+# How a program tells that its pool is stranded (work pending, no worker left, none coming):
+# stranded.py's source, sent along with the program (stdlib only).
+with open(os.path.join(HERE, "stranded.py")) as _file:
+    STRANDED_SOURCE = _file.read()
+
 # A user's program: the gh-115634 reproducer, never mentioning backport_gh115634. It reports
-# what it sees through sys.modules and the stdlib classes only, imports nothing of ours.
+# what it sees through sys.modules and the stdlib classes only, imports nothing of ours. Where
+# its pool is stranded, it says so (event "stranded") and exits with 3 at once, instead of
+# hanging until the parent's deadline.
 SEED_PROGRAM = r"""
 import json, sys
 def say(**fields):
@@ -69,13 +74,20 @@ method = sys.argv[1] if len(sys.argv) > 1 else "default"
 context = None if method == "default" else multiprocessing.get_context(method)
 executor = ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=2)
 futures = [executor.submit(operator.mul, i, 2) for i in range(%(tasks)d)]
+# The parent's deadline is what stops a hang of any other form.
+wait_done_or_stranded(futures, [executor._executor_manager_thread], 3600)
 results = []
 for future in futures:
-    results.append(future.result(timeout=3600))  # the parent's deadline is what stops a hang
+    if not future.done():
+        say(event="stranded", done=len(results))
+        import os
+        os._exit(3)
+    results.append(future.result(timeout=0))
     say(event="result", done=len(results))
 executor.shutdown(wait=True)
 say(event="done", results=results)
 """ % {"prefix": PREFIX, "tasks": TASKS}
+SEED_PROGRAM = STRANDED_SOURCE + SEED_PROGRAM  # wait_done_or_stranded() defined first
 
 # Is the hook installed exactly once, does it fire exactly once, and patch on top of the stdlib?
 ONCE_PROGRAM = r"""
@@ -380,21 +392,18 @@ def test_seed_completes_without_importing_the_package(
 
 def test_kill_switch_leaves_the_stock_pool(venv, stdlib, shipped_detection, workdir):
     hangs = seed_hangs(stdlib, shipped_detection)
-    done = venv.run(
-        ["-c", SEED_PROGRAM],
-        enabled=False,
-        overlay=stdlib,
-        cwd=workdir,
-        deadline=HANG_DEADLINE if hangs else DEADLINE,
-    )
+    done = venv.run(["-c", SEED_PROGRAM], enabled=False, overlay=stdlib, cwd=workdir)
     start = first(done, "start")
     # "0" shuts the gate on every release (and the one the overlay's opt-in would open): nothing
     # of ours is imported at start.
     assert start["at_start"] == [] and start["disabled_by_env"] is None, start
     assert start["seams"] == [], start
     if hangs:
-        assert done.timed_out, "the stock reproducer should hang here: " + done.describe()
-        assert results_done(done) < TASKS
+        # Hung as gh-115634 strands a pool: told by its state, not by the parent's deadline.
+        assert not done.timed_out and done.returncode == 3, (
+            "the stock reproducer should hang here: " + done.describe()
+        )
+        assert first(done, "stranded")["done"] == results_done(done) < TASKS
     else:
         assert not done.timed_out and done.returncode == 0, done.describe()
         assert first(done, "done")["results"] == EXPECTED

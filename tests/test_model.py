@@ -43,11 +43,12 @@ SIGUSR1 (faulthandler dumps its threads' stacks to its stderr), then its process
 killed, and the step fails with that stderr. Every wait is also cut to what is left of an
 overall bound (BACKPORT_MODEL_BUDGET), so the test as a whole cannot hang.
 
-Settings from the environment: BACKPORT_MODEL_EXAMPLES, BACKPORT_MODEL_STEPS, BACKPORT_MODEL_SEED
-(replay a run: the seed is printed), BACKPORT_MODEL_BUDGET (seconds), BACKPORT_MODEL_OPS (a
-comma-separated subset of the operations, to look past a failure that hides others),
-BACKPORT_MODEL_SHRINK_SECONDS (Hypothesis's shrinking limit, 300 s by default). CI derandomizes
-unless a seed is given. The child's own timeouts: scenarios/model_child.py.
+Settings from the environment: BACKPORT_MODEL_EXAMPLES (40; 10 in tox.ini's short envs),
+BACKPORT_MODEL_STEPS, BACKPORT_MODEL_SEED (replay a run: the seed is printed),
+BACKPORT_MODEL_BUDGET (seconds), BACKPORT_MODEL_OPS (a comma-separated subset of the operations,
+to look past a failure that hides others), BACKPORT_MODEL_SHRINK_SECONDS (Hypothesis's shrinking
+limit, 300 s by default). CI derandomizes unless a seed is given. The child's own timeouts:
+scenarios/model_child.py.
 
 Only the public API is used here and in the child: the package's insides may move.
 """
@@ -65,7 +66,7 @@ import time
 
 import pytest
 
-from childproc import HERE, child_env
+from childproc import HERE, child_env, sized
 from procgroup import kill_group, run_in_group
 
 pytest.importorskip(
@@ -83,9 +84,8 @@ from hypothesis.stateful import (
 CHILD = os.path.join(HERE, "scenarios", "model_child.py")
 REPLY_PREFIX = "MODEL-REPLY: "
 CI = bool(os.environ.get("CI"))
-EXAMPLES = int(
-    os.environ.get("BACKPORT_MODEL_EXAMPLES") or 40
-)  # about a minute here; see BENCHMARKS
+# 40: about a minute here (see BENCHMARKS); 10 in the envs tox.ini marks short (childproc.sized).
+EXAMPLES = int(os.environ.get("BACKPORT_MODEL_EXAMPLES") or sized(40, 10))
 STEPS = int(os.environ.get("BACKPORT_MODEL_STEPS") or 6)
 BUDGET = float(os.environ.get("BACKPORT_MODEL_BUDGET") or 900)
 # Hypothesis stops shrinking after 300 s (all failures together); a failure that needs a hang

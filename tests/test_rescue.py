@@ -15,6 +15,7 @@ from childproc import run_scenario
 # apply() wakes a stuck manager at once; the rest is starting workers on a busy 2-core machine.
 RESUME_LIMIT = 10.0
 RESUME_WINDOW = 15.0  # scenarios/pool_scenario.py: beyond this the futures count as pending
+RACING_LIMIT = 45.0  # scenarios/pool_scenario.py: the racing scenario's bound
 PRE_APPLY_MODES = ["reverted", "stock"]
 
 
@@ -135,8 +136,10 @@ def test_apply_racing_the_managers_own_wake_ups_leaves_no_pool_stranded(stdlib, 
     )
     assert result["racer_alive"] is False
     # Not a stuck pool woken once: the tail of the work still recycles a worker every 2 tasks,
-    # which under spawn takes seconds. Not hung is the point.
-    assert_resumed(result, limit=RESUME_WINDOW)
+    # which under spawn takes seconds (more than RESUME_WINDOW under coverage on a loaded
+    # machine). Not hung is the point: no pool stranded while work was pending.
+    assert result["stranded"] is False, result
+    assert_resumed(result, limit=RACING_LIMIT)
     assert result["futures"] == result["expected"]
     assert result["toggles"] > 0
     assert all(count <= limit for count, limit in zip(result["workers"], (1, 2))), result
