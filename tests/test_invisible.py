@@ -65,7 +65,9 @@ def oracle(args, shipped_detection, tmp_path):
     """The oracle's observation of one program, once per run."""
     python = oracle_python(shipped_detection)
     with open(SCRIPT, "rb") as handle:
-        key = hashlib.sha256(handle.read() + json.dumps([python, args]).encode()).hexdigest()[:16]
+        # The program, the oracle interpreter (path and build) and the arguments.
+        identity = [python, os.stat(python).st_mtime, args]
+        key = hashlib.sha256(handle.read() + json.dumps(identity).encode()).hexdigest()[:16]
     if key in _oracle_seen:
         return _oracle_seen[key]
     cache = os.environ.get("BACKPORT_TEST_ORACLE_CACHE")
