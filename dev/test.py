@@ -65,6 +65,7 @@ QUICK_TESTS = [
     "tests/test_doctor_verdicts.py",
     "tests/test_release_gate.py",
     "tests/test_startup_units.py",
+    "tests/test_interventions_units.py",
     "tests/test_status_units.py",
     "tests/test_known_stock_bugs.py",
     "tests/test_behaviour.py",
