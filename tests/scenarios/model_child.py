@@ -611,7 +611,7 @@ def run_round(ops, expected):
     for thread in threads:
         thread.start()
     for thread, spec in zip(threads, ops):
-        bound = POOL_LIMIT + 30 if spec["op"] == "pool" else OP_TIMEOUT
+        bound = {"pool": POOL_LIMIT + 30, "fork": FORK_LIMIT + 15}.get(spec["op"], OP_TIMEOUT)
         thread.join(max(0.0, started + spec.get("delay_ms", 0) / 1000.0 + bound - time.monotonic()))
     alive = [thread for thread in threads if thread.is_alive()]
     return results, context["pools"], alive
