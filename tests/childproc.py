@@ -23,14 +23,33 @@ PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(backport_gh115634
 DEADLINE = float(os.environ.get("BACKPORT_TEST_DEADLINE", "90"))
 # tox.ini sets BACKPORT_TEST_SIZE=short in the envs whose interpreter repeats what another env
 # already tests in full (the same stdlib shape on the same kind of interpreter): there the
-# randomised tests run fewer examples (sized()). Every scenario still runs in every env, and
-# BACKPORT_MODEL_EXAMPLES / BACKPORT_FAULT_RUNS still set the counts outright (the long runs).
+# long tests run short (sized()). So does the "shipped" variant where the stdlib already has
+# every fix (3.14.7+, 3.15): the package patches nothing there, and the long tests hold the
+# stdlib's own fix to the invariants, which its "prefix-overlay" variant tests with the
+# package in full. Every scenario still runs in every env, and BACKPORT_MODEL_EXAMPLES /
+# BACKPORT_FAULT_RUNS still set the counts outright (the long runs).
 SHORT = os.environ.get("BACKPORT_TEST_SIZE") == "short"
 
 
-def sized(full, short):
-    """How many examples a randomised test runs by default: `short` in a short env."""
-    return short if SHORT else full
+def patches_nothing(overlay):
+    """True for the stdlib as shipped (no overlay) where it already has every fix."""
+    if overlay is not None:
+        return False
+    import concurrent.futures.process as process
+
+    from _backport_gh115634 import detect
+
+    return detect.detect(process).shape == detect.UPSTREAM
+
+
+ANY_STDLIB = object()
+
+
+def sized(full, short, stdlib=ANY_STDLIB):
+    """How long a long test runs by default: `short` in a short env, or, given the stdlib a
+    test runs on (the overlay's path, None for the shipped one), where the package patches
+    nothing there (patches_nothing)."""
+    return short if SHORT or (stdlib is not ANY_STDLIB and patches_nothing(stdlib)) else full
 
 
 # A free-threaded build with its GIL off, as it ships (not forced on by PYTHON_GIL / -X gil).

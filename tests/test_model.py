@@ -44,7 +44,8 @@ SIGUSR1 (faulthandler dumps its threads' stacks to its stderr), then its process
 killed, and the step fails with that stderr. Every wait is also cut to what is left of an
 overall bound (BACKPORT_MODEL_BUDGET), so the test as a whole cannot hang.
 
-Settings from the environment: BACKPORT_MODEL_EXAMPLES (40; 10 in tox.ini's short envs),
+Settings from the environment: BACKPORT_MODEL_EXAMPLES (40; 10 in tox.ini's short envs and
+where the stdlib already has every fix, childproc.sized()),
 BACKPORT_MODEL_STEPS, BACKPORT_MODEL_SEED (replay a run: the seed is printed),
 BACKPORT_MODEL_BUDGET (seconds), BACKPORT_MODEL_OPS (a comma-separated subset of the operations,
 to look past a failure that hides others), BACKPORT_MODEL_SHRINK_SECONDS (Hypothesis's shrinking
@@ -85,8 +86,15 @@ from hypothesis.stateful import (
 CHILD = os.path.join(HERE, "scenarios", "model_child.py")
 REPLY_PREFIX = "MODEL-REPLY: "
 CI = bool(os.environ.get("CI"))
-# 40: about a minute here (see BENCHMARKS); 10 in the envs tox.ini marks short (childproc.sized).
-EXAMPLES = int(os.environ.get("BACKPORT_MODEL_EXAMPLES") or sized(40, 10))
+# 40: about a minute here (see BENCHMARKS); 10 in the envs tox.ini marks short and where the
+# package patches nothing (childproc.sized).
+EXAMPLES_SET = os.environ.get("BACKPORT_MODEL_EXAMPLES")
+
+
+def examples(overlay):
+    return int(EXAMPLES_SET or sized(40, 10, overlay))
+
+
 STEPS = int(os.environ.get("BACKPORT_MODEL_STEPS") or 6)
 BUDGET = float(os.environ.get("BACKPORT_MODEL_BUDGET") or 900)
 # Hypothesis stops shrinking after 300 s (all failures together); a failure that needs a hang
@@ -480,9 +488,9 @@ def check_reply(reply, expected, child):
 # --- the test ------------------------------------------------------------------------------
 
 
-def model_settings():
+def model_settings(overlay):
     return settings(
-        max_examples=EXAMPLES,
+        max_examples=examples(overlay),
         stateful_step_count=STEPS,
         deadline=None,
         derandomize=CI and not os.environ.get("BACKPORT_MODEL_SEED"),
@@ -519,11 +527,11 @@ def test_public_calls_under_threads_keep_their_invariants(variant, request, monk
         machine = seed(number)(machine)
         print(
             "model test: BACKPORT_MODEL_SEED=%d replays this run (examples %d, steps %d, "
-            "expected %s)" % (number, EXAMPLES, STEPS, expected)
+            "expected %s)" % (number, examples(overlay), STEPS, expected)
         )
     COUNTS.update(children=0, rounds=0, first_failure=None, since=time.monotonic())
     try:
-        run_state_machine_as_test(machine, settings=model_settings())
+        run_state_machine_as_test(machine, settings=model_settings(overlay))
     finally:
         print(
             "model test: %d examples run (generation, shrinking and replays together), "
