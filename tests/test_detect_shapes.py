@@ -106,6 +106,7 @@ def pre_fix_only(shipped_detection):
     [
         ({"manager": {"terminate_broken": None}}, "terminate_broken"),
         ({"_process_worker": lambda call_queue, result_queue: None}, "_process_worker("),
+        ({"drop": ["_process_worker"]}, "_process_worker("),
         ({"_spawn_worker": lambda executor: None}, "_spawn_worker("),
         ({"drop": ["BrokenProcessPool"]}, "BrokenProcessPool"),
         ({"drop": ["_RemoteTraceback", "_base"]}, "_RemoteTraceback, _base"),

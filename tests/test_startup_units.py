@@ -8,6 +8,7 @@ test_activation.py and test_machinery.py; these are the ones a healthy start-up 
 """
 
 import importlib.util
+import os
 import sys
 import types
 
@@ -143,3 +144,85 @@ def test_the_chained_loader_leaves_no_trace_and_never_fails_the_import(startup, 
     assert loader.executed == [module]
     assert module.__loader__ is loader and module.__spec__.loader is loader
     assert startup.hook_error == "RuntimeError: our bug"
+
+
+def test_executed_with_no_finder_left_and_a_deferral(startup, monkeypatch):
+    # A pool worker still unpickling its task: the module is deferred, not handed over.
+    monkeypatch.setattr(startup, "_bootstrapping_child", lambda: True)
+    module = pool_module()
+    original = module.ProcessPoolExecutor.__dict__["__init__"]
+    assert startup._finder is None
+    startup._executed(module)
+    assert startup.fired is True and startup.delivered is module
+    assert startup.deferred() and startup.handed_over == []
+    assert startup.undefer() is True
+    assert module.ProcessPoolExecutor.__dict__["__init__"] is original
+
+
+def test_undefer_leaves_an_init_someone_put_over_the_stand_in(startup):
+    module = pool_module()
+    with startup._lock:
+        assert startup._defer(module) is True
+
+    def theirs(self, *args, **kwargs):
+        """Another library's wrapper, put on after ours."""
+
+    module.ProcessPoolExecutor.__init__ = theirs
+    assert startup.undefer() is True and not startup.deferred()
+    assert module.ProcessPoolExecutor.__dict__["__init__"] is theirs
+
+
+def test_a_forked_child_gets_a_new_lock(startup):
+    held = startup._lock
+    with held:  # some thread of the parent held it at the fork
+        startup._after_fork_in_child()
+    assert startup._lock is not held and startup._lock.acquire(blocking=False)
+    startup._lock.release()
+
+
+def test_a_platform_without_register_at_fork(monkeypatch):
+    # Windows: the module executes without registering anything.
+    monkeypatch.delattr(os, "register_at_fork", raising=False)
+    spec = importlib.util.spec_from_file_location("startup_without_fork", _startup.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module._finder is None and not module.fired
+
+
+class NamespaceFinder:
+    """Finds the target as a namespace package would: a spec with no loader."""
+
+    def __init__(self, loader=None):
+        self.loader = loader
+
+    def find_spec(self, fullname, path=None, target=None):
+        return importlib.util.spec_from_loader(fullname, self.loader)
+
+
+class LegacyLoader:
+    """A loader with load_module() only, as pre-PEP 451 importers had."""
+
+    def load_module(self, fullname):
+        raise AssertionError("not called by find_spec")
+
+
+@pytest.mark.parametrize("loader", [None, LegacyLoader()])
+def test_the_finder_leaves_a_loader_it_cannot_chain_alone(startup, monkeypatch, loader):
+    finder = startup._PostImportFinder()
+    monkeypatch.setattr(sys, "meta_path", [finder, NamespaceFinder(loader)])
+    spec = finder.find_spec(startup.TARGET)
+    assert spec is not None and spec.loader is loader
+    assert startup._loading is None
+
+
+def test_the_chained_loader_after_the_hook_fired(startup, monkeypatch):
+    # A second import of the target (after it was taken out of sys.modules) through a loader
+    # chained before the hook fired: it only executes, and hands nothing over twice.
+    loader = RecordingLoader()
+    chained = startup._ChainedLoader(loader)
+    monkeypatch.setattr(startup, "fired", True)
+    module = types.ModuleType(startup.TARGET)  # no __spec__: made by hand
+    module.__spec__ = None
+    chained.exec_module(module)
+    assert loader.executed == [module] and module.__loader__ is loader
+    assert startup.handed_over == [] and startup.hook_error is None
