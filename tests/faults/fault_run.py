@@ -424,16 +424,23 @@ class FaultRun:
     # waiting
 
     def _wait(self):
-        """Wait for every future; return "done" or "hung"."""
+        """Wait for every future; return "done", or "hung" once HANG_WINDOW passed with none
+        resolving. A stall, not the total: on a loaded machine a run that recycles a worker
+        per task can take longer than the window while it keeps resolving futures (PyPy's
+        seed 31 took 42 s at load 8-12); a hang resolves none. The parent's deadline bounds
+        the whole."""
         pending = set(self.futures.values())
-        start = time.monotonic()
+        last_progress = time.monotonic()
         while True:
             # done(), not wait()'s verdict: wait() never counts a future that
             # shutdown(cancel_futures=True) cancelled, since nobody notifies it.
-            pending = {future for future in pending if not future.done()}
-            if not pending:
+            still = {future for future in pending if not future.done()}
+            if not still:
                 return "done"
-            if time.monotonic() - start > HANG_WINDOW:
+            if len(still) < len(pending):
+                last_progress = time.monotonic()
+            pending = still
+            if time.monotonic() - last_progress > HANG_WINDOW:
                 return "hung"
             self._tick()
             concurrent.futures.wait(pending, timeout=0.1, return_when="FIRST_COMPLETED")
