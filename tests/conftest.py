@@ -11,6 +11,11 @@ from _backport_gh115634 import detect as _detect  # noqa: E402
 
 START_METHODS = ["spawn", "forkserver"]
 
+# tox.ini: where only the children are measured (PyPy), coverage's start-up file finds this in
+# every child this run starts; the test process itself started unmeasured.
+if os.environ.get("BACKPORT_TEST_CHILD_COVERAGE"):
+    os.environ.setdefault("COVERAGE_PROCESS_START", os.environ["BACKPORT_TEST_CHILD_COVERAGE"])
+
 
 def shared_tools():
     """../shared/tools next to the checkout, or BACKPORT_SHARED_TOOLS."""
