@@ -410,11 +410,14 @@ def scenario_stale_verdict():
     manager = executor._executor_manager_thread
     verdict = ("gh-152967", None, "a stale verdict")
     seams = impl("seams")
-    # As a seam leaves it: tagged with the epoch where this commit has one.
+    # As a seam leaves it: tagged with the epoch where this commit has one, the epoch before
+    # revert(). It is put there after revert(): the manager thread is live, and a verdict of
+    # the current epoch is one it must act on if its loop reaches the wait before revert() (as
+    # it did under load on 3.13t, its result handling still running when result() returned).
     left = (seams._epoch, verdict) if hasattr(seams, "_epoch") else verdict
-    manager.__dict__[seams.VERDICT_ATTR] = left
     backport_gh115634.revert()
-    backport_gh115634.apply()
+    manager.__dict__[seams.VERDICT_ATTR] = left
+    backport_gh115634.apply()  # wakes the manager: its wait seam finds the verdict
     out = []
     for i in range(4):
         try:
