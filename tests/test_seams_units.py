@@ -167,6 +167,38 @@ def test_a_failing_check_before_the_wait_lets_the_stock_wait_run(pool, monkeypat
     assert not manager.shutdown_lock.locked()
 
 
+class SpawnWhileWaitingForLock:
+    """A shutdown lock that a submit() holds while it spawns: by the time the waiting thread
+    gets it, the manager has a worker (the state the unlocked check saw has changed)."""
+
+    def __init__(self, manager):
+        self.manager, self.lock = manager, threading.Lock()
+
+    def __enter__(self):
+        self.lock.acquire()
+        self.manager.processes[4243] = None  # the submit() before us spawned a worker
+        return self
+
+    def __exit__(self, *exc_info):
+        self.lock.release()
+
+
+def test_the_rescue_rechecks_under_the_shutdown_lock(pool, monkeypatch):
+    calls, rescued = [], []
+    manager = pool._ExecutorManagerThread(calls, pending=[0])  # and no worker alive, unlocked
+    manager.shutdown_lock = SpawnWhileWaitingForLock(manager)
+    built = build(
+        pool,
+        monkeypatch,
+        [("_ExecutorManagerThread", "wait_result_broken_or_wakeup")],
+        rescue=lambda *args: rescued.append(args),
+    )
+    assert built["wait_result_broken_or_wakeup"](manager) == (None, False, None)
+    # Under the lock the pool has a worker: no rescue, no verdict, the stock wait runs.
+    assert rescued == [] and calls == ["stock wait"] and pool.errors == []
+    assert not manager.shutdown_lock.lock.locked()
+
+
 def test_a_failing_before_break_still_tears_the_pool_down(pool, monkeypatch):
     calls = []
     built = build(
