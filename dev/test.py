@@ -18,8 +18,8 @@ in the given order, ``-p 0`` one after another, as tox's own option does; a sing
 runs alone, its output live.
 
 Between full runs, the quick loop: the in-process unit tests and one interpreter's scenarios,
-in a few minutes (py312 where python3.12 is on PATH, else the env of the interpreter running
-this script, or the env named with -e); about a minute on py312 here:
+in a couple of minutes (py312 where python3.12 is on PATH, else the env of the interpreter
+running this script, or the env named with -e); about two minutes on py312 here:
 
     python3 dev/test.py --quick
     python3 dev/test.py --quick -e py311 -- -x
@@ -51,10 +51,7 @@ SETUP_FAILED = 4
 TOX_TIMEOUT = 4 * 3600
 # Envs run this many at a time unless -p/--parallel says otherwise (see the docstring).
 JOBS = "2"
-# Run alone, after the others: none at present (PyPy's env did, until the tests' waits were bound
-# by state instead of by the clock). Then the envs that must come last (coverage combines the
-# others' data).
-ALONE = ()
+# Run after the others, one after another: coverage combines the others' data.
 LAST = ("coverage",)
 # --quick: fast in-process unit tests, then one interpreter's behavioural scenarios (each in a
 # child process under a hard deadline, as always). Left out: the model-based test, the fault
@@ -260,14 +257,14 @@ def parallel(args, envs):
 
 def run_envs(python, names, args, out):
     """tox over the envs `names`, with the rest of tox's arguments `args`. Where dev/test.py sets
-    the parallelism (no -p given), the envs of ALONE and then LAST run one after another once
-    the others are done. Returns (exit code, {env: result}). tox calls a run whose envs were
+    the parallelism (no -p given), the envs of LAST run one after another once the others are
+    done. Returns (exit code, {env: result}). tox calls a run whose envs were
     all skipped a failure: such a group does not fail the run unless no env ran at all."""
     if has_parallel(args):
         groups = [(names, args)]
     else:
-        together = [name for name in names if name not in ALONE and name not in LAST]
-        after = [name for name in names if name in ALONE] + [n for n in names if n in LAST]
+        together = [name for name in names if name not in LAST]
+        after = [name for name in names if name in LAST]
         groups = [(together, parallel(args, together)), (after, args)]
     status, results, codes = 0, {}, []
     for index, (group, group_args) in enumerate(group for group in groups if group[0]):
