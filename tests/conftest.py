@@ -99,3 +99,22 @@ def _coverage_scope(request, monkeypatch):
         and request.module.__name__ in UNMEASURED_CHILDREN
     ):
         monkeypatch.delenv("COVERAGE_PROCESS_START", raising=False)
+
+
+@pytest.fixture
+def windows_copy(monkeypatch):
+    """Executes a fresh copy of a module of ours as on a platform without os.register_at_fork
+    (Windows): copy(module) returns it. Nothing the copy registers at exit outlives the test."""
+    import atexit
+    import importlib.util
+
+    monkeypatch.delattr(os, "register_at_fork", raising=False)
+    monkeypatch.setattr(atexit, "register", lambda function, *args, **kwargs: function)
+
+    def copy(module):
+        spec = importlib.util.spec_from_file_location(module.__name__ + "_copy", module.__file__)
+        fresh = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(fresh)
+        return fresh
+
+    return copy

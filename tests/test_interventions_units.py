@@ -2,10 +2,7 @@
 queued (only what a handler may take), how a flush spends the handlers' time credit, what a
 raising handler costs, and the clean slate of a forked child."""
 
-import atexit
-import importlib.util
 import logging
-import os
 import threading
 import time
 import types
@@ -157,12 +154,6 @@ def test_a_forked_child_starts_from_a_clean_slate(fresh):
     assert interventions.count("gh-115634", routine=True) == logging.INFO
 
 
-def test_a_platform_without_register_at_fork(monkeypatch):
-    # Windows: a copy of the module executes without registering anything at fork. Its exit
-    # flush is not registered either: the copy is this test's alone.
-    monkeypatch.delattr(os, "register_at_fork", raising=False)
-    monkeypatch.setattr(atexit, "register", lambda function: function)
-    spec = importlib.util.spec_from_file_location("interventions_copy", interventions.__file__)
-    copy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(copy)
+def test_a_platform_without_register_at_fork(windows_copy):
+    copy = windows_copy(interventions)  # its exit flush is not registered: the copy is ours
     assert sum(copy.snapshot().values()) == 0 and copy._lock is not interventions._lock

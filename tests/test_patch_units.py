@@ -7,8 +7,6 @@ Nothing here installs or removes a seam: apply() is either not reached or replac
 recorder, and every module global a test changes is put back by monkeypatch.
 """
 
-import importlib.util
-import os
 import sys
 import types
 
@@ -66,10 +64,6 @@ def test_a_forked_child_gets_a_new_state_lock(monkeypatch):
     patch._lock.release()
 
 
-def test_a_platform_without_register_at_fork(monkeypatch):
-    # Windows: a copy of the module executes without registering anything.
-    monkeypatch.delattr(os, "register_at_fork", raising=False)
-    spec = importlib.util.spec_from_file_location("patch_under_test", patch.__file__)
-    copy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(copy)
+def test_a_platform_without_register_at_fork(windows_copy):
+    copy = windows_copy(patch)  # executes without registering anything
     assert copy._installed == {} and copy._lock is not patch._lock

@@ -8,7 +8,6 @@ test_activation.py and test_machinery.py; these are the ones a healthy start-up 
 """
 
 import importlib.util
-import os
 import sys
 import types
 
@@ -180,12 +179,8 @@ def test_a_forked_child_gets_a_new_lock(startup):
     startup._lock.release()
 
 
-def test_a_platform_without_register_at_fork(monkeypatch):
-    # Windows: the module executes without registering anything.
-    monkeypatch.delattr(os, "register_at_fork", raising=False)
-    spec = importlib.util.spec_from_file_location("startup_without_fork", _startup.__file__)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_a_platform_without_register_at_fork(windows_copy):
+    module = windows_copy(_startup)  # executes without registering anything
     assert module._finder is None and not module.fired
 
 
