@@ -18,6 +18,9 @@ import threading
 import time
 from concurrent import futures
 
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+from stranded import running_in
+
 RESULT_PREFIX = "BREAK-RESULT: "
 WAIT = 10.0
 THREAD_ERRORS = []
@@ -121,7 +124,16 @@ def scenario_submit_during_break(executor_cls):
     while not executor._broken and time.monotonic() < end:
         time.sleep(0.01)
     marked_before_release = bool(executor._broken)
-    time.sleep(0.3)  # the stock 3.11 manager fails and clears the pending work meanwhile
+    if marked_before_release:
+        # Until the manager blocks on the lock the held submit() holds: the stock 3.11 one in
+        # join_executor_internals(), after it failed and cleared the pending work; our seam in
+        # before_break(), before it does.
+        end = time.monotonic() + WAIT
+        blocked = ("join_executor_internals", "before_break")
+        while manager.is_alive() and not running_in(manager, blocked):
+            if time.monotonic() > end:
+                break
+            time.sleep(0.01)
     release.set()
     submitter.join(WAIT)
     deadline = settled(manager)
@@ -141,7 +153,8 @@ def scenario_cancelled_in_queue(executor_cls):
     executor = executor_cls(1, mp_context=multiprocessing.get_context("spawn"))
     executor.submit(operator.mul, 1, 2).result(timeout=WAIT)
     manager = executor._executor_manager_thread
-    futures = [executor.submit(time.sleep, 2.0)]  # running when the worker is killed
+    # Running when the worker is killed, however late that is: it never ends by itself.
+    futures = [executor.submit(time.sleep, 3600)]
     futures += [executor.submit(operator.mul, i, 2) for i in range(6)]
     time.sleep(0.3)  # the first two are in the call queue; the others wait in the pool
     cancelled = futures[5].cancel()
