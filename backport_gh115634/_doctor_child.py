@@ -40,11 +40,14 @@ CHILD_TIMED_OUT = 124
 CHILD_STRANDED = 125
 # How long the watchdog waits to see the workers it killed end, before it exits anyway.
 WORKER_END_WAIT = 2.0
-# Stranded: work pending and no worker in the pool's process table, continuously for this long
-# (a replacement follows a worker's exit a moment later where the pool has the fix, so one look
-# is not enough), looked at every POLL seconds. As tests/scenarios/pool_scenario.py decides it.
+# Stranded: work pending and no worker in the pool's process table, the manager thread in its
+# wait, continuously for this long (a replacement follows a worker's exit a moment later where
+# the pool has the fix, so one look is not enough), looked at every POLL seconds. As
+# tests/stranded.py decides it.
 STRANDED_AFTER = 1.5
 POLL = 0.05
+# The manager loop's one blocking wait: the stdlib's method, or the package's seam of that name.
+MANAGER_WAIT = "wait_result_broken_or_wakeup"
 
 
 def say(**fields: "Any") -> None:
@@ -199,17 +202,41 @@ def pool_state(executor: "Any") -> "Tuple[int, int]":
     return len(processes or ()), len(pending or ())
 
 
+def manager_waiting(executor: "Any") -> bool:
+    """True if the pool's manager thread is in its loop's wait, or is not running (it starts no
+    worker either way); False while it handles a result, joins a retiring worker or spawns one.
+    The stdlib takes a retiring worker out of its table before it joins that process, whose
+    interpreter may take a while to end: an empty table then is no strand. Where the
+    interpreter cannot show another thread's stack, True (the table alone decides)."""
+    manager = getattr(executor, "_executor_manager_thread", None)
+    current_frames = getattr(sys, "_current_frames", None)
+    if manager is None or current_frames is None or not manager.is_alive():
+        return True
+    frame = current_frames().get(manager.ident)
+    while frame is not None:
+        if frame.f_code.co_name == MANAGER_WAIT:
+            return True
+        frame = frame.f_back
+    return False
+
+
 class StrandedClock:
-    """How long a pool has been stranded: work pending, no worker, and the pending count the
-    same, on end. check() says so once that has lasted `after` seconds."""
+    """How long a pool has been stranded: work pending, no worker, the manager thread in its
+    wait, and the pending count the same, on end. check() says so once that has lasted `after`
+    seconds."""
 
     def __init__(self, after: float) -> None:
         self.after = after
         self.since: "Optional[float]" = None
         self._pending = -1
 
-    def check(self, workers: int, pending: int, now: float) -> "Optional[float]":
-        """Seconds stranded, once at least `after`; None before (or when not stranded)."""
+    def check(
+        self, workers: int, pending: int, now: float, waiting: bool = True
+    ) -> "Optional[float]":
+        """Seconds stranded, once at least `after`; None before (or when not stranded).
+        waiting: whether the manager thread is in its wait (manager_waiting)."""
+        if not waiting:
+            workers = 1  # joining or starting a worker: count it as one
         if workers or not pending or pending != self._pending:
             self.since = None if workers or not pending else now
             self._pending = pending
@@ -299,7 +326,8 @@ def run(options: "Mapping[str, Any]") -> None:
                     if now > give_up:
                         raise
                     workers, pending = pool_state(executor)
-                    stranded_for = clock.check(workers, pending, now)
+                    waiting = manager_waiting(executor)
+                    stranded_for = clock.check(workers, pending, now, waiting)
                     if options["stranded_after"] and stranded_for is not None:
                         dog.stop(
                             "stranded",

@@ -570,7 +570,7 @@ if __name__ == "__main__":
     if sys.argv[2] == "finish":
         dog.finish()
         dog.stop("stranded", 5.0, child.CHILD_STRANDED)  # finished: not stopped either
-        time.sleep(1.5)
+        time.sleep(float(sys.argv[1]) + 1.0)  # past the deadline it was watched with
         worker.kill()
         worker.join()
         child.say(event="survived")
@@ -592,7 +592,9 @@ def events_of(stdout):
 def test_watchdog_kills_the_workers_when_it_stops(ending, tmp_path):
     script = tmp_path / "watched.py"
     script.write_text(_WATCHDOG_CHILD)
-    done = run([str(script), "0.5", ending], child_env(), deadline=60)
+    # finish() follows watch() at once; a deadline of 2 s leaves a loaded machine room for it.
+    watched_for = "2.0" if ending == "finish" else "0.5"
+    done = run([str(script), watched_for, ending], child_env(), deadline=60)
     assert not done.timed_out, done.describe()
     events = events_of(done.stdout)
     pid = events[0]["pid"]
@@ -626,6 +628,49 @@ def test_stranded_clock():
     assert clock.check(0, 7, 5.0) == pytest.approx(1.5)
     assert clock.check(0, 0, 9.0) is None  # nothing pending: never stranded
     assert clock.check(0, 0, 19.0) is None
+
+
+def test_stranded_clock_waits_for_the_manager_to_be_in_its_wait():
+    clock = _child.StrandedClock(1.5)
+    assert clock.check(0, 8, 0.0, waiting=False) is None  # joining a retiring worker
+    assert clock.check(0, 8, 1.6, waiting=False) is None
+    assert clock.check(0, 8, 2.0) is None  # back in its wait: the clock starts now
+    assert clock.check(0, 8, 3.4) is None
+    assert clock.check(0, 8, 3.5) == pytest.approx(1.5)
+
+
+def _blocked_thread(function_name):
+    """A live thread blocked inside a function called function_name; returns (thread, release)."""
+    import threading
+
+    release = threading.Event()
+    namespace = {}
+    exec("def %s(event):\n    event.wait(30)\n" % function_name, namespace)
+    thread = threading.Thread(target=namespace[function_name], args=(release,), daemon=True)
+    thread.start()
+    return thread, release
+
+
+def test_manager_waiting_reads_the_manager_threads_stack(monkeypatch):
+    def state(thread):
+        return _child.manager_waiting(types.SimpleNamespace(_executor_manager_thread=thread))
+
+    assert _child.manager_waiting(None)  # before the manager thread exists
+    in_wait, release_wait = _blocked_thread(_child.MANAGER_WAIT)
+    joining, release_join = _blocked_thread("join")
+    try:
+        deadline = time.monotonic() + 10
+        while not (state(in_wait) and not state(joining)) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until both threads are inside their functions
+        assert state(in_wait) and not state(joining)
+        monkeypatch.delattr(sys, "_current_frames")  # an interpreter that cannot tell
+        assert state(joining)
+    finally:
+        release_wait.set()
+        release_join.set()
+    in_wait.join(10)
+    joining.join(10)
+    assert state(joining)  # ended: it starts no worker
 
 
 def test_pool_state_reads_the_manager_then_the_executor():
