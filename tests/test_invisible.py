@@ -151,11 +151,11 @@ def test_a_subclass_delegating_with_super_is_as_wide_as_a_plain_pool(compare):
     theirs, ours = compare("width", "spawn")
     same("returncode", theirs, ours)
     same("stderr", theirs, ours)
-    # Before, each retirement ended in the wait seam's rescue: WARNING records and a pool about
-    # one worker wide. The widths are timings: compared loosely, within the run.
+    # Before, each retirement ended in the wait seam's rescue, which logs a WARNING, instead of
+    # a replacement on the exit path: a pool about one worker wide. No WARNING means every
+    # worker was replaced as the plain pool's are. The widths themselves are timings (their
+    # ratio ranged 0.8-1.2 in runs on a quiet machine) and are reported, not asserted.
     assert ours["warnings"] == theirs["warnings"] == 0, (theirs, ours)
-    widths = ours["widths"]
-    assert widths["subclass"] > 0.7 * widths["plain"], ours
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
