@@ -29,8 +29,8 @@ SCRIPT = os.path.join(HERE, "scenarios", "observable.py")
 PREFIX = "OBSERVED: "
 DEADLINE = 120
 SID_314 = "/opt/cpython/3.14/bin/python3.14"
-# Time a program may take beyond the oracle's: the budget a flush may spend in a slow handler,
-# one handler call past it, a tenth of the pool's time, and a loaded machine's noise.
+# Time a slow handler may add to a program: the budget a flush may spend in it, one handler
+# call past it, a tenth of the pool's time, and a loaded machine's noise.
 SLOW_HANDLER_ALLOWANCE = 4.0
 
 
@@ -122,12 +122,16 @@ def test_logging_at_info_adds_our_one_record_only(compare):
     assert theirs["ours"] == [] and ours["ours"] in ([], ["INFO"]), ours
 
 
-def test_a_slow_log_handler_costs_the_program_a_bounded_time(compare):
+def test_a_slow_log_handler_costs_the_program_a_bounded_time(compare, stdlib):
     theirs, ours = compare("recycle", "spawn", "slow")
     for field in ("results", "threads", "returncode", "stderr", "others"):
         same(field, theirs, ours)
-    # Before, records queued for a thread of ours that exit then waited for: 1 s each.
-    assert ours["wall"] < theirs["wall"] + SLOW_HANDLER_ALLOWANCE, (theirs, ours)
+    # Before, records queued for a thread of ours that exit then waited for: 1 s each (8 s
+    # more here). What the handler costs is measured against the same program without it,
+    # run here next: a slow interpreter (PyPy, 3.13t, coverage) takes seconds longer than the
+    # oracle to start its workers, whatever the handler.
+    plain = observe(("recycle", "spawn", "default"), None, child_env(stdlib))
+    assert ours["wall"] < plain["wall"] + SLOW_HANDLER_ALLOWANCE, (plain, ours)
 
 
 def test_a_forked_child_starts_from_a_clean_slate(compare, stdlib, shipped_detection):
